@@ -1,0 +1,113 @@
+r"""Activations and their derivatives, written in terms of their outputs.
+
+Backward passes keep the activation ``y = f(a)`` from the forward pass and need ``f'(a)``; for the
+functions used here it is cheapest and clearest to write it from ``y``:
+
+=================  ===============================  ==============================  ============
+name               :math:`f(a)`                     :math:`f'(a)` from ``y``          range
+=================  ===============================  ==============================  ============
+``sigmoid``        :math:`\sigma(a)=1/(1+e^{-a})`   :math:`y(1-y)`                  (0, 1)
+``tanh``           :math:`\tanh a`                  :math:`1-y^2`                   (−1, 1)
+``g1997``          :math:`4\sigma(a)-2`             :math:`(2+y)(2-y)/4`           (−2, 2)
+``h1997``          :math:`2\sigma(a)-1`             :math:`(1-y^2)/2`               (−1, 1)
+``identity``       :math:`a`                        :math:`1`                       ℝ
+=================  ===============================  ==============================  ============
+
+``g1997`` and ``h1997`` are the cell-input and cell-output squashing functions of Hochreiter &
+Schmidhuber (1997). With :math:`s=\sigma(a)`: ``g1997`` gives :math:`y=4s-2`, so
+:math:`s=(y+2)/4` and :math:`g'(a)=4s(1-s)=(y+2)(2-y)/4`; ``h1997`` gives :math:`y=2s-1`, so
+:math:`h'(a)=2s(1-s)=(1+y)(1-y)/2`.
+
+The logistic is computed as :math:`\sigma(a)=\tfrac12\tanh(a/2)+\tfrac12`, which is exact,
+never overflows (no :math:`e^{-a}` for very negative :math:`a`) and lets one ``tanh`` call
+serve many gates at once.
+"""
+from __future__ import annotations
+
+from .backend import get_array_module
+
+__all__ = ["sigmoid", "tanh", "g1997", "h1997", "identity", "ACTIVATIONS", "activation",
+           "dsigmoid_from_output", "dtanh_from_output"]
+
+
+def sigmoid(a, out=None):
+    """The logistic σ(a) = ½·tanh(a/2) + ½, stable for every finite ``a``; same shape as ``a``."""
+    xp = get_array_module(a)
+    out = xp.multiply(a, 0.5, out=out)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def dsigmoid_from_output(y):
+    """σ'(a) written with y = σ(a): y·(1 − y)."""
+    return y * (1.0 - y)
+
+
+def tanh(a, out=None):
+    """tanh(a); same shape as ``a``."""
+    return get_array_module(a).tanh(a, out=out)
+
+
+def dtanh_from_output(y):
+    """tanh'(a) written with y = tanh(a): 1 − y²."""
+    return 1.0 - y * y
+
+
+def g1997(a, out=None):
+    """The 1997 cell-input squashing g(a) = 4σ(a) − 2 ∈ (−2, 2) = 2·tanh(a/2)."""
+    xp = get_array_module(a)
+    out = xp.multiply(a, 0.5, out=out)
+    xp.tanh(out, out=out)
+    out *= 2.0
+    return out
+
+
+def dg1997_from_output(y):
+    """g'(a) with y = g(a): (2 + y)(2 − y)/4."""
+    return (2.0 + y) * (2.0 - y) * 0.25
+
+
+def h1997(a, out=None):
+    """The 1997 cell-output squashing h(a) = 2σ(a) − 1 ∈ (−1, 1) = tanh(a/2)."""
+    xp = get_array_module(a)
+    out = xp.multiply(a, 0.5, out=out)
+    return xp.tanh(out, out=out)
+
+
+def dh1997_from_output(y):
+    """h'(a) with y = h(a): (1 + y)(1 − y)/2."""
+    return (1.0 + y) * (1.0 - y) * 0.5
+
+
+def identity(a, out=None):
+    """f(a) = a (the CEC's activation, and Greff's NIAF/NOAF variants)."""
+    if out is None:
+        return a.copy()
+    out[...] = a
+    return out
+
+
+def didentity_from_output(y):
+    """f'(a) = 1."""
+    return get_array_module(y).ones_like(y)
+
+
+#: name → (f, f' written from the output); the names accepted by the layers' ``g=``/``h=``.
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, dsigmoid_from_output),
+    "tanh": (tanh, dtanh_from_output),
+    "g1997": (g1997, dg1997_from_output),
+    "h1997": (h1997, dh1997_from_output),
+    "identity": (identity, didentity_from_output),
+}
+
+
+def activation(name: str, argument: str = "activation"):
+    """``(f, df_from_output)`` for a name in :data:`ACTIVATIONS`; a clear error otherwise."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"{argument}={name!r} is not a known squashing function; expected one of "
+                         f"{sorted(ACTIVATIONS)}") from None

@@ -1,0 +1,205 @@
+r"""What every recurrent layer shares: fused parameters, input checks, and the sequence loop.
+
+A recurrent layer is a pair of **stateless** step functions plus a parameter holder:
+
+``step_forward(params, a_t, state) -> (y_t, state, cache_t)``
+    one time step; ``a_t`` is the step's input projection :math:`W x(t) + b`, shape ``(B, G)``
+    (computed for all T steps at once, in one matrix product, before the loop).
+``step_backward(params, dy_t, dstate, cache_t) -> (da_t, dstate_prev)``
+    the same step backwards: from :math:`\partial E/\partial y(t)` (the total derivative arriving
+    from above) and :math:`\partial E/\partial \text{state}(t)` (arriving from step t+1), the error
+    at the step's pre-activations ``da_t`` and at the previous state.
+
+The weight gradients are not summed step by step: after the loop they are large matrix products
+over all T·B rows, e.g. :math:`\partial E/\partial W = \sum_t \delta a(t)^\top x(t)` as one
+``(G, T·B) @ (T·B, I)`` product. Layers say how, in ``_weight_grads``.
+
+The loop itself (forward in time, then BPTT backwards) is written once, here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import backend
+from .validate import check_array, check_finite
+
+__all__ = ["Recurrent", "SequenceCache"]
+
+
+@dataclass
+class SequenceCache:
+    """What ``forward`` keeps for ``backward``.
+
+    ``x`` the input ``(T, B, I)``; ``state0`` the initial state; ``state`` the final state (use it
+    to carry on with the next window); ``steps`` the per-step caches; ``extra`` layer-specific.
+    """
+    x: object
+    state0: tuple
+    state: tuple
+    steps: list
+    extra: dict = field(default_factory=dict)
+
+
+class Recurrent:
+    """Base class: ``params`` (views into one fused buffer ``flat``), ``forward``, ``backward``.
+
+    Subclasses define ``state_names``, ``n_out``, ``_param_shapes()``, ``step_forward``,
+    ``step_backward``, ``_project(x)``, ``_weight_grads(x, da, cache)`` and ``config``.
+    """
+
+    state_names: tuple = ("h",)
+
+    # ---- parameters ------------------------------------------------------------------------
+    def _allocate(self, shapes: dict, xp, dtype):
+        """One contiguous buffer ``flat`` holding every parameter; ``params`` are views into it."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        sizes = {k: int(np.prod(s)) for k, s in shapes.items()}
+        self.flat = xp.zeros(sum(sizes.values()), dtype=dtype)
+        self.params, offset = {}, 0
+        for k, s in shapes.items():
+            self.params[k] = self.flat[offset:offset + sizes[k]].reshape(s)
+            offset += sizes[k]
+        self._offsets = {}
+        offset = 0
+        for k in shapes:
+            self._offsets[k] = (offset, offset + sizes[k])
+            offset += sizes[k]
+
+    def _init_uniform(self, seed, scale):
+        """Fill every parameter from U[−scale, scale], drawn on the host (same numbers on every backend)."""
+        self.flat[...] = backend.uniform(backend.default_rng(seed), -scale, scale, (self.flat.size,),
+                                         xp=self.xp, dtype=self.dtype)
+
+    def _fused(self, first: str, last: str, rows: int):
+        """A ``(rows, -1)`` view spanning parameters ``first`` .. ``last`` (adjacent in ``flat``)."""
+        return self.flat[self._offsets[first][0]:self._offsets[last][1]].reshape(rows, -1)
+
+    @property
+    def xp(self):
+        return backend.get_array_module(self.flat)
+
+    @property
+    def dtype(self):
+        return self.flat.dtype
+
+    @property
+    def n_params(self) -> int:
+        """The number of scalar parameters (weights, biases, peepholes)."""
+        return int(self.flat.size)
+
+    def set_params(self, values: dict):
+        """Copy arrays into ``params`` (in place, so views stay valid); names and shapes checked."""
+        unknown = set(values) - set(self.params)
+        if unknown:
+            raise KeyError(f"unknown parameter name(s) {sorted(unknown)}; this layer has {sorted(self.params)}")
+        for k, v in values.items():
+            v = self.xp.asarray(backend.to_numpy(v) if backend.get_array_module(v) is not self.xp else v)
+            check_array(f"values[{k!r}]", v, shape=self.params[k].shape)
+            self.params[k][...] = v
+        return self
+
+    def to(self, backend_name=None, dtype=None):
+        """A copy of the layer on another backend and/or dtype (same configuration and values)."""
+        xp = backend.get_backend(backend_name) if backend_name is not None else self.xp
+        dtype = np.dtype(dtype) if dtype is not None else self.dtype
+        clone = type(self)(**{**self.config, "dtype": dtype.name, "backend": backend.backend_name(xp)})
+        clone.flat[...] = xp.asarray(backend.to_numpy(self.flat).astype(dtype))
+        return clone
+
+    # ---- state -----------------------------------------------------------------------------
+    def state_shapes(self, batch: int) -> tuple:
+        """Shapes of the state arrays for a batch of ``batch`` sequences."""
+        return tuple((batch, n) for n in self.state_sizes)
+
+    def init_state(self, batch: int) -> tuple:
+        """The zero state (the papers reset activations to 0 at the start of each sequence)."""
+        return tuple(self.xp.zeros(s, dtype=self.dtype) for s in self.state_shapes(batch))
+
+    # ---- checks ----------------------------------------------------------------------------
+    def _check_input(self, x, state):
+        check_array("x", x, ndim=3, xp=self.xp)
+        check_array("x", x, shape=(None, None, self.n_in), dtype=self.dtype)
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x must hold at least one step and one sequence, got shape {tuple(x.shape)}")
+        check_finite("x", x)
+        for k, v in self.params.items():
+            if not bool(self.xp.isfinite(v).all()):
+                check_finite(f"params[{k!r}]", v)
+        B = x.shape[1]
+        if state is None:
+            return self.init_state(B)
+        if not isinstance(state, (tuple, list)) or len(state) != len(self.state_names):
+            raise ValueError(f"state must be a tuple of {len(self.state_names)} arrays "
+                             f"{self.state_names} with shapes {self.state_shapes(B)}, got "
+                             f"{type(state).__name__}{'' if not isinstance(state, (tuple, list)) else f' of length {len(state)}'}")
+        for name, s, shape in zip(self.state_names, state, self.state_shapes(B)):
+            check_array(f"state[{name!r}]", s, shape=shape, dtype=self.dtype, xp=self.xp, finite=True)
+        return tuple(state)
+
+    # ---- the shared sequence loop ----------------------------------------------------------
+    def forward(self, x, state=None):
+        """Run the layer over a sequence batch.
+
+        Parameters
+        ----------
+        x : array ``(T, B, n_in)``, float32/float64 like the parameters, on their backend.
+        state : tuple of arrays ``(B, n)`` (see ``state_names``), or None for zeros.
+
+        Returns
+        -------
+        y : array ``(T, B, n_out)``
+        cache : :class:`SequenceCache` (``cache.state`` is the final state).
+        """
+        state0 = self._check_input(x, state)
+        T, B = x.shape[:2]
+        a = self._project(x)                                   # (T, B, G): all steps at once
+        y = self.xp.empty((T, B, self.n_out), dtype=self.dtype)
+        steps, state = [], state0
+        for t in range(T):
+            y[t], state, cache_t = self.step_forward(self.params, a[t], state)
+            steps.append(cache_t)
+        return y, SequenceCache(x=x, state0=state0, state=state, steps=steps)
+
+    def backward(self, dy, cache: SequenceCache, dstate=None, return_dstate=False):
+        """Backpropagation through time.
+
+        Parameters
+        ----------
+        dy : array ``(T, B, n_out)``, :math:`\\partial E/\\partial y(t)` from above at every step.
+        cache : what :meth:`forward` returned.
+        dstate : optional tuple like the state: :math:`\\partial E/\\partial\\,\\text{state}(T)`, the
+            error arriving at the final state (from a later window in truncated BPTT).
+        return_dstate : also return :math:`\\partial E/\\partial\\,\\text{state}(0)`.
+
+        Returns
+        -------
+        dx : ``(T, B, n_in)``; grads : dict with exactly the keys of ``params``;
+        and, with ``return_dstate``, the tuple ``dstate0``.
+        """
+        xp, x = self.xp, cache.x
+        T, B = x.shape[:2]
+        check_array("dy", dy, shape=(T, B, self.n_out), dtype=self.dtype, xp=xp, finite=True)
+        if dstate is None:
+            dstate = tuple(xp.zeros_like(s) for s in cache.state)
+        else:
+            if len(dstate) != len(self.state_names):
+                raise ValueError(f"dstate must be a tuple of {len(self.state_names)} arrays {self.state_names}")
+            for name, d, s in zip(self.state_names, dstate, cache.state):
+                check_array(f"dstate[{name!r}]", d, shape=s.shape, dtype=self.dtype, xp=xp, finite=True)
+        da = None
+        for t in range(T - 1, -1, -1):
+            da_t, dstate = self.step_backward(self.params, dy[t], dstate, cache.steps[t])
+            if da is None:
+                da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
+            da[t] = da_t
+        dx, grads = self._weight_grads(x, da, cache)
+        assert set(grads) == set(self.params), "a layer's grads must have exactly the keys of params"
+        return (dx, grads, tuple(dstate)) if return_dstate else (dx, grads)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,73 @@
+"""Input checks with errors that name the argument, what was expected and what was received."""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import BackendError, backend_name, get_array_module
+
+__all__ = ["check_array", "check_finite", "check_float_dtype", "check_same_backend"]
+
+
+def _kind(a) -> str:
+    try:
+        return f"a {backend_name(get_array_module(a))} array"
+    except BackendError:
+        return type(a).__name__
+
+
+def check_float_dtype(name: str, a, dtype=None):
+    """``a`` must be float32 or float64 (and equal to ``dtype`` when given)."""
+    dt = getattr(a, "dtype", None)
+    if dt is None or dt.kind != "f" or dt.itemsize not in (4, 8):
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {dt} ({_kind(a)})")
+    if dtype is not None and dt != np.dtype(dtype):
+        raise TypeError(f"{name} has dtype {dt} but the layer's parameters are {np.dtype(dtype)}; "
+                        f"convert it with .astype({np.dtype(dtype).name})")
+
+
+def check_array(name: str, a, *, ndim=None, shape=None, dtype=None, xp=None, finite=False):
+    """Check type, backend, rank, shape (``None`` entries match anything), float dtype.
+
+    Returns ``a`` unchanged so it can be used inline.
+    """
+    if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+        raise TypeError(f"{name} must be an array, got {type(a).__name__}")
+    if xp is not None and get_array_module(a) is not xp:
+        raise TypeError(f"{name} is {_kind(a)} but the layer's parameters live on "
+                        f"{backend_name(xp)}; move it there with xp.asarray or to_numpy")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None and a.ndim != ndim:
+        expected = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")" if shape else f"{ndim}-d"
+        raise ValueError(f"{name} must have {ndim} dimensions {expected}, got shape {tuple(a.shape)}")
+    if shape is not None and any(s is not None and s != n for s, n in zip(shape, a.shape)):
+        expected = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(a.shape)}")
+    if dtype is not None:
+        check_float_dtype(name, a, None if isinstance(dtype, str) and dtype == "float" else dtype)
+    if finite:
+        check_finite(name, a)
+    return a
+
+
+def check_finite(name: str, a):
+    """Refuse NaN and ±inf, saying how many and where the first one is."""
+    xp = get_array_module(a)
+    bad = ~xp.isfinite(a)
+    if bool(bad.any()):
+        count = int(bad.sum())
+        first = tuple(int(i) for i in np.unravel_index(int(xp.argmax(bad.ravel())), a.shape))
+        raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
+    return a
+
+
+def check_same_backend(**arrays):
+    """All named arrays on one backend; the error names who is where."""
+    seen = {}
+    for name, a in arrays.items():
+        if a is not None and hasattr(a, "dtype"):
+            seen.setdefault(backend_name(get_array_module(a)), []).append(name)
+    if len(seen) > 1:
+        raise TypeError("arrays from different backends: " +
+                        "; ".join(f"{', '.join(v)} on {k}" for k, v in seen.items()))
+    return next(iter(seen), None)
