@@ -19,9 +19,11 @@ from .layers import Linear
 from .lstm import LSTM
 from .model import SequenceModel
 from .rnn import RNN
+from .rtrl1997 import TruncatedRTRL, sequence_gradient
 
 __version__ = "0.1.0"
 
 __all__ = ["analysis", "backend", "functional", "losses", "optim", "presets", "tasks",
            "get_array_module", "get_backend", "gpu_available", "to_numpy", "gradcheck",
-           "GRU", "Linear", "LSTM", "SequenceModel", "RNN"]
+           "GRU", "Linear", "LSTM", "SequenceModel", "RNN",
+           "TruncatedRTRL", "sequence_gradient"]
