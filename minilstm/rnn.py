@@ -72,12 +72,14 @@ class RNN(Recurrent):
 
     # one step -------------------------------------------------------------------------------
     def step_forward(self, params, a_t, state):
+        """One step: ``a_t`` = W x(t) + b ``(B, H)``, state ``(h(t−1),)`` → ``h(t)``, ``(h(t),)``, cache."""
         (h_prev,) = state                                   # (B, H)
         a = a_t + h_prev @ params["R"].T                    # (B, H) pre-activation a(t)
         h = self._f(a, out=a)
         return h, (h,), (h_prev, h)
 
     def step_backward(self, params, dy_t, dstate, cache_t):
+        """δ(t) = (∂E/∂y(t) + R^T δ(t+1)) ⊙ f'(a(t)) ``(B, H)``, and R^T δ(t) for step t−1."""
         h_prev, h = cache_t
         (dh_next,) = dstate                                 # R^T δ(t+1), carried back
         delta = (dy_t + dh_next) * self._df(h)              # δ(t) = h̄(t) ⊙ f'(a(t))

@@ -163,6 +163,7 @@ def _method(name):
     def method(self, *args, **kwargs):
         return _call(getattr(self._a, name), args, kwargs, f"StrictArray.{name}")
     method.__name__ = name
+    method.__doc__ = f"``numpy.ndarray.{name}`` on the wrapped data; arguments checked, result wrapped."
     return method
 
 
@@ -227,6 +228,7 @@ def asnumpy(a):
 
 
 def get_array_module(*arrays):
+    """This module if any argument is a stand-in array, else NumPy (like ``cupy.get_array_module``)."""
     return _this if any(isinstance(a, StrictArray) for a in arrays) else _np
 
 

@@ -40,6 +40,7 @@ class History:
     stopped_at: int | None = None
 
     def record(self, step, values: dict):
+        """Append ``(step, value)`` to ``metrics[name]`` for each item of ``values``."""
         for k, v in values.items():
             self.metrics.setdefault(k, []).append((step, v))
 
