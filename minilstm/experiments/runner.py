@@ -1,0 +1,358 @@
+r"""Run an experiment: build the trials, train them, summarise, write JSON, print the table.
+
+``python -m minilstm.experiments NAME [--trials K] [--seed S] [--backend numpy|cupy|strict]
+[--budget N] [--out results/NAME.json] [--progress | --quiet] [--set KEY=VALUE ...]
+[--trials-per-batch G]``
+
+From Python: ``result = run_experiment("exp4_adding", trials=2, budget=640)``, then
+``print(format_table(result))``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__, backend
+from ..tasks import describe as describe_tasks
+from ..trials import TrialBatch
+from .published import published_for
+from .registry import EXPERIMENTS, trial_seeds
+
+__all__ = ["run_experiment", "summarise", "format_table", "write_json", "main", "ExperimentError"]
+
+
+class ExperimentError(ValueError):
+    """A bad experiment name, option or override, with a message saying what would be valid."""
+
+
+_NULLABLE = {"clip", "lr_half_life", "final_test_len"}
+"""Settings that may be set to null (off)."""
+
+
+def _parse_value(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def resolve_config(exp, overrides=None, backend_name="numpy"):
+    """The experiment's defaults with ``overrides`` applied (unknown keys are an error)."""
+    cfg = dict(exp.defaults)
+    for key, value in (overrides or {}).items():
+        if key not in cfg:
+            raise ExperimentError(f"--set {key}=...: {exp.name} has no setting {key!r}; "
+                                  f"its settings are {', '.join(sorted(cfg))}")
+        if isinstance(value, str):
+            value = _parse_value(value)
+        default = exp.defaults[key]
+        if value is None and key in _NULLABLE:
+            cfg[key] = None
+            continue
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ExperimentError(f"--set {key}={value!r}: expected true or false")
+        if isinstance(default, (int, float)) and not isinstance(default, bool) \
+                and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ExperimentError(f"--set {key}={value!r}: expected a number like {default!r}")
+        if isinstance(default, list) and not isinstance(value, list):
+            raise ExperimentError(f"--set {key}={value!r}: expected a JSON list like {default!r}")
+        cfg[key] = value
+    cfg["backend"] = backend_name
+    return cfg
+
+
+def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=None, overrides=None,
+                   trials_per_batch=None, progress=None, time_limit=None, return_params=False,
+                   argv=None):
+    """Run ``trials`` trials of experiment ``name`` and return the result as a JSON-able dict.
+
+    ``progress`` : None or a callable taking one message string. ``time_limit`` : seconds per
+    group of trials after which training stops (counted as not solved; stated in the result).
+    ``return_params`` adds ``"_params"`` (trial k's final weights, host arrays; not JSON).
+    """
+    if name not in EXPERIMENTS:
+        raise ExperimentError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    exp = EXPERIMENTS[name]
+    trials = exp.trials if trials is None else trials
+    budget = exp.budget if budget is None else budget
+    for label, v, lo in (("trials", trials, 1), ("budget", budget, 1), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ExperimentError(f"{label} must be an integer >= {lo}, got {v!r}")
+    if trials_per_batch is not None and (not isinstance(trials_per_batch, (int, np.integer))
+                                         or trials_per_batch < 1):
+        raise ExperimentError(f"trials_per_batch must be an integer >= 1, got {trials_per_batch!r}")
+    try:
+        backend.get_backend(backend_name)
+    except backend.BackendError as e:
+        raise ExperimentError(str(e)) from None
+    cfg = resolve_config(exp, overrides, backend_name)
+    group = trials if trials_per_batch is None else int(trials_per_batch)
+    seeds = [seed + k for k in range(trials)]
+    per_trial, params, groups = [], [], []
+    t_start = time.perf_counter()
+    for g0 in range(0, trials, group):
+        g_seeds = seeds[g0:g0 + group]
+        streams = [trial_seeds(s) for s in g_seeds]
+        t0 = time.perf_counter()
+        tb = TrialBatch([exp.build(cfg, s) for s in streams], loss=exp.loss)
+        if progress is not None:
+            progress(f"{name}: trials {g0}..{g0 + len(g_seeds) - 1} (seeds {g_seeds[0]}.."
+                     f"{g_seeds[-1]}) as one batch of {len(g_seeds)}")
+        res = exp.train(tb, cfg, streams, budget, progress, time_limit)
+        groups.append({"trials": len(g_seeds), "wall_time_s": round(time.perf_counter() - t0, 2)})
+        for k, (s, r) in enumerate(zip(g_seeds, res)):
+            per_trial.append({"trial": g0 + k, "seed": s, **r})
+            if return_params:
+                params.append(tb.trial_params(k))
+        n_weights = tb.n_params_per_trial
+    wall = time.perf_counter() - t_start
+    pub = published_for(name, cfg)
+    result = {
+        "experiment": name,
+        "title": exp.title,
+        "command": "python -m minilstm.experiments " + " ".join(shlex.quote(a) for a in (argv or [name])),
+        "net": exp.net(cfg),
+        "weights_per_trial": n_weights,
+        "config": {k: v for k, v in cfg.items()},
+        "method": {"ours": exp.ours(cfg), "paper": pub["method"]},
+        "criterion": exp.check(cfg),
+        "differences_from_paper": list(exp.notes),
+        "unit": exp.unit,
+        "trials": trials,
+        "seed": seed,
+        "seeds": seeds,
+        "trials_per_batch": group,
+        "budget": budget,
+        "time_limit_s": time_limit,
+        "per_trial": per_trial,
+        "summary": summarise(per_trial),
+        "published": pub,
+        "wall_time_s": round(wall, 2),
+        "groups": groups,
+        "versions": {"minilstm": __version__, "numpy": np.__version__,
+                     "python": platform.python_version(), "platform": platform.platform(),
+                     "backend": backend_name,
+                     "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")},
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    result["time_limit_hit"] = _time_limit_hit(result)
+    if return_params:
+        result["_params"] = params
+    return result
+
+
+def summarise(per_trial):
+    """Success rate and statistics of the counts to success over the successful trials."""
+    n = len(per_trial)
+    counts = [r["sequences_to_success"] for r in per_trial if r["success"]]
+    out = {"n_trials": n, "n_success": len(counts), "success_rate": len(counts) / n if n else None,
+           "mean_to_success": None, "median_to_success": None, "min_to_success": None,
+           "max_to_success": None, "std_to_success": None}
+    if counts:
+        c = np.asarray(counts, dtype=float)
+        out.update(mean_to_success=float(c.mean()), median_to_success=float(np.median(c)),
+                   min_to_success=int(c.min()), max_to_success=int(c.max()),
+                   std_to_success=float(c.std(ddof=1)) if len(c) > 1 else 0.0)
+    extra = {}
+    for key in ("test_wrong", "final_test_run", "perfect_final", "solved_at_end", "diverged"):
+        vals = [r[key] for r in per_trial if key in r]
+        if vals:
+            extra[key] = vals
+    if "perfect_final" in extra:
+        out["perfect_final_rate"] = float(np.mean(extra["perfect_final"]))
+    if "diverged" in extra:
+        out["n_diverged"] = int(np.sum(extra["diverged"]))
+    return out
+
+
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _num(x):
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+def format_table(result) -> str:
+    """Our numbers beside the paper's, with trials, seeds, budget, method and wall time."""
+    s, p = result["summary"], result["published"]
+    unit = result["unit"]
+    ours_succ = f"{_pct(s['success_rate'])} ({s['n_success']}/{s['n_trials']})"
+    if "perfect_final_rate" in s:             # the papers' "perfect" is the comparable number
+        n_perfect = int(round(s["perfect_final_rate"] * s["n_trials"]))
+        ours_succ = f"{_pct(s['perfect_final_rate'])} ({n_perfect}/{s['n_trials']}) perfect"
+    ours_mean = _num(s["mean_to_success"])
+    if s["n_success"] > 1:
+        ours_mean += f" (median {_num(s['median_to_success'])}, {_num(s['min_to_success'])}-{_num(s['max_to_success'])})"
+    rows = [("", "trials", "success", f"mean {unit} to success", "method"),
+            ("paper", "n/a" if p["trials"] is None else str(p["trials"]), _pct(p["success"]),
+             _num(p["mean"]), p["method"]),
+            ("ours", str(result["trials"]), ours_succ, ours_mean, result["method"]["ours"])]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [result["title"], "=" * min(100, len(result["title"]))]
+    for r in rows:
+        lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    seeds = result["seeds"]
+    seed_txt = (f"{seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else str(seeds[0]))
+    lines += [
+        f"paper: {p['source']}" + (f"; {p['other']}" if p.get("other") else ""),
+        f"ours:  {result['net']} ({result['weights_per_trial']} parameters per trial)",
+        f"       {result['trials']} trials, seeds {seed_txt} (trial k: seed {result['seed']}+k), "
+        f"budget {result['budget']:,} {unit} per trial, {result['trials_per_batch']} trials per batch",
+        f"       success: {result['criterion']}",
+    ]
+    if "perfect_final_rate" in s:
+        runs = [r.get("final_test_run") for r in result["per_trial"]]
+        final_len = result["config"].get("final_test_len")
+        lines.append(f"       success column: 'perfect' = {final_len:,} successive correct symbols "
+                     f"on a fresh stream at the end; successive correct symbols per trial: {runs}")
+        lines.append(f"       stop test passed ({result['config'].get('test_len'):,} successive): "
+                     f"{_pct(s['success_rate'])} ({s['n_success']}/{s['n_trials']}); the mean "
+                     f"column counts training symbols until it was passed")
+    if any("test_wrong" in r for r in result["per_trial"]):
+        wrong = [r["test_wrong"] for r in result["per_trial"]]
+        lines.append(f"       test: wrong of {result['per_trial'][0]['test_sequences']:,} fresh "
+                     f"sequences per trial: {wrong}")
+    if _time_limit_hit(result):
+        lines.append(f"       a time limit of {result['time_limit_s']:g} s per batch of trials stopped "
+                     "training before the budget: unsolved trials saw fewer sequences (see "
+                     "sequences_presented in the JSON)")
+    lines.append(f"       backend {result['versions']['backend']}, wall time "
+                 f"{result['wall_time_s']:.1f} s")
+    return "\n".join(lines)
+
+
+def _time_limit_hit(result):
+    """True when a time limit stopped some unsolved trial before its budget."""
+    return bool(result.get("time_limit_s")) and any(
+        not r["success"] and r["sequences_presented"] < result["budget"]
+        for r in result["per_trial"])
+
+
+def write_json(result, path):
+    """Write ``result`` (without private keys) as indented JSON, creating parent folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = {k: v for k, v in result.items() if not k.startswith("_")}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(clean, indent=1, default=_json_default) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+# ---- the command line ------------------------------------------------------------------------------
+def _epilog():
+    width = max(map(len, EXPERIMENTS))
+    exps = "\n".join(f"  {n:<{width}}  {e.summary}" for n, e in EXPERIMENTS.items())
+    tasks = "\n".join("  " + line for line in describe_tasks().splitlines())
+    settings = "\n".join(f"  {n:<{width}}  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in e.defaults.items())
+                         for n, e in EXPERIMENTS.items())
+    return (f"experiments:\n{exps}\n\nsettings (--set KEY=VALUE) and their defaults:\n{settings}\n\n"
+            f"tasks (minilstm.tasks, used by the experiments):\n{tasks}\n\n"
+            "Trials run as one batch (trial k: seed SEED+k); see minilstm.trials.\n"
+            "Example: python -m minilstm.experiments exp4_adding --trials 10 --seed 0 "
+            "--out results/exp4_adding.json")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m minilstm.experiments",
+        description="Reproduce a paper experiment with many trials; write a JSON result and print "
+                    "our numbers beside the paper's.",
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", metavar="NAME", nargs="?", choices=list(EXPERIMENTS),
+                   help="the experiment: " + ", ".join(EXPERIMENTS))
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--show", metavar="JSON", default=None,
+                   help="print the table of a result file (e.g. results/exp4_adding.json) and exit")
+    p.add_argument("--trials", type=int, default=None, help="number of trials (default: per experiment)")
+    p.add_argument("--seed", type=int, default=0, help="seed of trial 0; trial k uses SEED+k (default 0)")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"],
+                   help="array backend (default numpy)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="max training sequences (strings, symbols) per trial (default: per experiment)")
+    p.add_argument("--out", default=None, help="JSON result path (default results/NAME.json)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting (JSON values), e.g. --set lr=0.005; repeatable")
+    p.add_argument("--trials-per-batch", type=int, default=None,
+                   help="train at most this many trials as one batch (default: all at once)")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="stop training a batch of trials after this many seconds")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="print progress lines on stderr (default when stderr is a terminal)")
+    g.add_argument("--quiet", dest="progress", action="store_false",
+                   help="no progress lines; print only the table")
+    return p
+
+
+def main(argv=None):
+    """Command-line entry: parse ``argv``, run the experiment (or ``--show`` a result), print the table."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(f"{n}  {e.summary}" for n, e in EXPERIMENTS.items()))
+        return 0
+    if args.show:
+        try:
+            result = json.loads(Path(args.show).read_text())
+            print(format_table(result))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            parser.error(f"--show {args.show}: not a readable result file ({type(e).__name__}: {e})")
+        return 0
+    if args.name is None:
+        parser.error("NAME is required; choose one of " + ", ".join(EXPERIMENTS))
+    if args.trials is not None and args.trials < 1:
+        parser.error(f"--trials must be >= 1, got {args.trials}")
+    if args.budget is not None and args.budget < 1:
+        parser.error(f"--budget must be >= 1, got {args.budget}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if args.trials_per_batch is not None and args.trials_per_batch < 1:
+        parser.error(f"--trials-per-batch must be >= 1, got {args.trials_per_batch}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        parser.error(f"--time-limit must be > 0, got {args.time_limit}")
+    overrides = {}
+    for item in args.overrides:
+        if "=" not in item:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = v
+    out = Path(args.out) if args.out else Path("results") / f"{args.name}.json"
+    if out.exists() and out.is_dir():
+        parser.error(f"--out {out} is a directory; give a file path like {out / (args.name + '.json')}")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = (lambda msg: print(msg, file=sys.stderr, flush=True)) if show else None
+    try:
+        result = run_experiment(args.name, trials=args.trials, seed=args.seed,
+                                backend_name=args.backend, budget=args.budget,
+                                overrides=overrides, trials_per_batch=args.trials_per_batch,
+                                progress=progress, time_limit=args.time_limit, argv=argv)
+    except ExperimentError as e:
+        parser.error(str(e))
+    path = write_json(result, out)
+    print(format_table(result))
+    print(f"result written to {path}")
+    return 0

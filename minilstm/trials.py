@@ -1,0 +1,412 @@
+r"""Many independent trials of one network, trained as one batch.
+
+The papers report a success rate and a mean over many trials (30 for Exp. 1 of Hochreiter &
+Schmidhuber 1997, 100 nets per condition in Gers et al. 2000). The 1997 nets are tiny (93 to 276
+weights), so on a CPU one trial is dominated by Python's per-step overhead, not by arithmetic:
+K trials run side by side cost about as much as one.
+
+Design: block-diagonal packing
+------------------------------
+K copies of a network with I inputs, H units and O outputs become **one** wider network of the
+same class with K·I inputs, K·H units and K·O outputs, whose every weight matrix is
+block-diagonal across trials: trial k's block reads only trial k's inputs and units. A fixed 0/1
+mask :math:`M` (one per parameter) says which entries belong to some trial:
+
+.. math::
+
+    \theta \leftarrow M \odot \theta \quad\text{(at the start)}, \qquad
+    g \leftarrow M \odot g \quad\text{(after every backward)},
+
+so an off-block weight starts at 0 and never moves, and trial k's units never see another
+trial's activations. The loss is the *sum* of the K trials' losses, each on its own outputs,
+targets and mask, so the gradient of trial k's block is exactly the gradient trial k would get
+alone; Adam, momentum and SGD act elementwise, so trial k's block follows exactly the trajectory
+it would follow alone (up to the order of floating-point sums in the matrix products:
+``tests/test_trials.py`` checks 1e-10 against single runs).
+
+What "the same layout" means for each layer class (the index maps in :func:`axis_kinds`):
+
+* every axis of a parameter is one of ``in`` (inputs), ``cell`` (cells / hidden units),
+  ``block`` (memory blocks: gates act on blocks), ``u`` (the LSTM's recurrent source
+  :math:`u = [y, i, f, o]` of the 1997 wiring, which is gate-major in the wide layer:
+  ``[y (K·H) | i (K·nb) | f (K·nb) | o (K·nb)]``) or ``out`` (readout outputs);
+* trial k owns indices ``k·n .. k·n + n − 1`` of every ``in/cell/block/out`` axis and the
+  corresponding pieces of ``u``.
+
+Any :class:`~minilstm.lstm.LSTM` (every preset, 1997 wiring, peepholes, CIFG, FGR),
+:class:`~minilstm.rnn.RNN` and :class:`~minilstm.gru.GRU` can be packed; the layers themselves
+are used unchanged.
+
+Data: each trial has its own data (its own random stream). ``pack`` concatenates the trials'
+inputs along the feature axis, padding shorter sequences with zeros at the end; since a step's
+output depends only on earlier inputs and each trial's loss mask is its own, padding changes
+nothing for that trial.
+
+How it scales
+-------------
+Per step the wide layer does one ``(B, K·U) @ (K·U, K·G)`` product instead of K products
+``(B, U) @ (U, G)``: the arithmetic grows as :math:`K^2` (the off-block zeros are multiplied
+too) while the Python overhead per step stays that of one trial. Measured on one busy CPU
+core (NumPy, one BLAS thread), one Adam update of the 93-weight adding net, B = 16, T ≈ 105:
+
+====  ==============  ===============
+K     ms per update   ms per trial
+====  ==============  ===============
+1     20              20
+5     27              5.3
+10    39              3.9
+20    71              3.6
+40    164             4.1
+====  ==============  ===============
+
+so 10–20 trials cost 2–3.5× one trial, and past K ≈ 20–30 the :math:`K^2` arithmetic takes
+over. The 1997 online rule (:mod:`minilstm.rtrl1997`) carries :math:`O(K^2)` partials in the
+wide layer; one step of the 276-weight Exp. 1 net took 0.4 ms for one trial and 0.5–0.7 ms for
+10 or 20. Split larger trial counts into groups (``--trials-per-batch`` of
+``python -m minilstm.experiments``). A per-trial batched product (``einsum('kbu,kgu->kbg')``)
+would scale as K, but it needs a trial axis inside every layer; block-diagonal packing reuses
+the layers as they are.
+
+One caution: ``0 · inf = NaN``. If one trial's activations overflowed, the wide product would
+spread NaN to every trial. The 1997 units are bounded (σ, g, h squash; the CEC grows at most
+linearly), and :meth:`TrialBatch.step` checks every trial's parameters after every update and
+freezes a trial whose update was not finite (keeping its last good weights), so one diverging
+trial cannot poison the others.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend as _backend
+from . import losses as _losses
+from .functional import sigmoid
+from .gru import GRU
+from .layers import softmax
+from .lstm import LSTM
+from .model import SequenceModel
+from .rnn import RNN
+
+__all__ = ["TrialBatch", "axis_kinds", "widen_core", "LOSSES", "sigmoid_mse"]
+
+
+# ---- losses, with the outputs' nonlinearity ----------------------------------------------------
+def sigmoid_mse(a, target, mask=None):
+    r"""Logistic output units with squared error, the 1997 paper's output layer and error:
+
+    .. math:: \hat y = \sigma(a), \quad L = \frac1B \sum_{t,b\in\text{mask}} \sum_k \tfrac12 (\hat y - y)^2,
+              \quad \frac{\partial L}{\partial a} = m\,(\hat y - y)\,\hat y(1-\hat y)/B.
+
+    Returns ``(loss, da)`` like :mod:`minilstm.losses`.
+    """
+    xp = _backend.get_array_module(a)
+    yhat = sigmoid(a)
+    err = yhat - target
+    if mask is not None:
+        err *= mask[..., None].astype(a.dtype)
+    B = a.shape[-2]
+    loss = 0.5 * float(xp.sum(err * err)) / B
+    return loss, err * yhat * (1.0 - yhat) / B
+
+
+#: name -> (loss(a, target, mask) -> (loss, da), output nonlinearity φ(a)).
+LOSSES = {
+    "mse": (_losses.mse, lambda a: a),
+    "sigmoid_mse": (sigmoid_mse, sigmoid),
+    "logistic": (_losses.logistic, sigmoid),
+    "cross_entropy": (_losses.cross_entropy, lambda a: softmax(a, axis=-1)),
+}
+
+
+# ---- layouts ------------------------------------------------------------------------------------
+def axis_kinds(core) -> dict:
+    """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring)."""
+    if isinstance(core, LSTM):
+        out = {}
+        for name in core.params:
+            kind, unit = name.split("_", 1)
+            row = "cell" if (unit == "z" or kind == "p") else "block"
+            if kind == "W":
+                out[name] = (row, "in")
+            elif kind == "R":
+                out[name] = (row, "cell" if (core.fgr and unit == "z") else "u")
+            else:                                           # b_*, p_*
+                out[name] = (row,)
+        return out
+    if isinstance(core, (RNN, GRU)):
+        return {name: (("cell", "in") if name.startswith("W") else
+                       ("cell", "cell") if name.startswith("R") else ("cell",))
+                for name in core.params}
+    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+
+
+def widen_core(core, K: int):
+    """A zero-initialised layer of ``core``'s class and configuration, K times as wide."""
+    cfg = dict(core.config)
+    if isinstance(core, LSTM):
+        cfg.update(n_in=K * core.n_in, n_cells=K * core.n_cells, gate_bias_init=None, seed=None,
+                   init_scale=0.0)
+        return LSTM(**cfg)
+    if isinstance(core, RNN):
+        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
+        return RNN(**cfg)
+    if isinstance(core, GRU):
+        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
+        return GRU(**cfg)
+    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+
+
+def _sizes(core):
+    H = core.n_cells if isinstance(core, LSTM) else core.n_hidden
+    nb = core.n_blocks if isinstance(core, LSTM) else H
+    n_gate_state = (len(core.gates) if isinstance(core, LSTM) and core.has_gate_state else 0)
+    return core.n_in, H, nb, n_gate_state
+
+
+def _index(kind, k, K, core, n_out):
+    """Host index array of trial k along an axis of ``kind`` in the wide layer."""
+    I, H, nb, ng = _sizes(core)
+    if kind == "in":
+        return k * I + np.arange(I)
+    if kind == "cell":
+        return k * H + np.arange(H)
+    if kind == "block":
+        return k * nb + np.arange(nb)
+    if kind == "out":
+        return k * n_out + np.arange(n_out)
+    if kind == "u":                                         # [y | i | f | o], gate-major when wide
+        parts = [k * H + np.arange(H)]
+        parts += [K * H + g * K * nb + k * nb + np.arange(nb) for g in range(ng)]
+        return np.concatenate(parts)
+    raise ValueError(f"unknown axis kind {kind!r}")
+
+
+class TrialBatch:
+    r"""K independent trials of one :class:`~minilstm.model.SequenceModel`, as one wide model.
+
+    Parameters
+    ----------
+    models : list of K single-trial :class:`~minilstm.model.SequenceModel` with the same
+        configuration (only the random initial values differ: build them with K seeds). Their
+        values are copied into the blocks; the models themselves are not used afterwards.
+    loss : a key of :data:`LOSSES` (default: the models' own loss). ``"sigmoid_mse"`` is the
+        1997 output layer (logistic units, squared error).
+
+    Attributes
+    ----------
+    model : the wide :class:`~minilstm.model.SequenceModel` (train it with any optimizer built on
+        ``model.params``, calling :meth:`mask_grads` on the gradients, or use :meth:`step`).
+    masks : ``{name: 0/1 array}`` of the wide parameters' shapes, on the model's backend.
+    K, n_in, n_out : trials, and one trial's input and output sizes.
+    active : host bool array ``(K,)``: trials still training (see :meth:`freeze`).
+
+    Shapes: inputs of trial k ``(T_k, B, n_in)``; packed ``(T, B, K·n_in)`` with T = max T_k;
+    outputs ``(T, B, K·n_out)``, trial k's in columns ``k·n_out .. (k+1)·n_out − 1``.
+    """
+
+    def __init__(self, models, loss=None):
+        models = list(models)
+        if not models or not all(isinstance(m, SequenceModel) for m in models):
+            raise TypeError("models must be a non-empty list of SequenceModel")
+        proto = models[0]
+        for m in models[1:]:
+            c0, c1 = dict(proto.config), dict(m.config)
+            c0["core_config"] = {k: v for k, v in c0["core_config"].items() if k != "seed"}
+            c1["core_config"] = {k: v for k, v in c1["core_config"].items() if k != "seed"}
+            if c0 != c1:
+                raise ValueError(f"every trial must have the same configuration (seeds apart); "
+                                 f"got {c0} and {c1}")
+        self.K = K = len(models)
+        self.loss_name = proto.loss_name if loss is None else loss
+        if self.loss_name not in LOSSES:
+            raise ValueError(f"loss={self.loss_name!r} is not known; expected one of {sorted(LOSSES)}")
+        self._loss, self._phi = LOSSES[self.loss_name]
+        core = proto.core
+        self.n_in, self.n_out = core.n_in, proto.readout.n_out
+        wide = widen_core(core, K)
+        self.model = SequenceModel(wide, K * self.n_out, loss="mse",
+                                   readout_bias=proto.readout.bias, init_scale=0.0)
+        xp = self.xp
+        kinds = {f"core.{k}": v for k, v in axis_kinds(core).items()}
+        kinds["readout.W"] = ("out", "cell")
+        if proto.readout.bias:
+            kinds["readout.b"] = ("out",)
+        if set(kinds) != set(self.model.params) or set(kinds) != set(proto.params):
+            raise AssertionError(f"layout of {sorted(kinds)} does not match {sorted(self.model.params)}")
+        # host index tuples: self._ix[name][k] indexes trial k's block of the wide parameter
+        self._ix = {name: [np.ix_(*[_index(a, k, K, core, self.n_out) for a in axes])
+                           for k in range(K)] for name, axes in kinds.items()}
+        masks, values = {}, {}
+        for name, p in self.model.params.items():
+            m = np.zeros(p.shape)
+            v = np.zeros(p.shape)
+            for k, model in enumerate(models):
+                ix = self._ix[name][k]
+                if m[ix].any():
+                    raise AssertionError(f"trial blocks overlap in {name}")
+                m[ix] = 1.0
+                v[ix] = _backend.to_numpy(model.params[name])
+            masks[name], values[name] = m, v
+        n_single = sum(int(np.prod(p.shape)) for p in proto.params.values())
+        if int(sum(m.sum() for m in masks.values())) != K * n_single:
+            raise AssertionError("the trial blocks do not hold K copies of every parameter")
+        dt = wide.dtype
+        self.masks = {k: xp.asarray(m.astype(dt)) for k, m in masks.items()}
+        for name, p in self.model.params.items():
+            p[...] = xp.asarray(values[name].astype(dt))
+        self._trial_masks = None
+        self.active = np.ones(K, dtype=bool)
+        self._frozen = {name: xp.zeros_like(p) for name, p in self.model.params.items()}
+        self._active_masks = dict(self.masks)
+        self.diverged = np.zeros(K, dtype=bool)
+
+    # ---- basics ---------------------------------------------------------------------------------
+    @property
+    def xp(self):
+        return self.model.xp
+
+    @property
+    def params(self):
+        return self.model.params
+
+    @property
+    def n_params_per_trial(self) -> int:
+        return int(sum(int(m.sum()) for m in self.masks.values())) // self.K
+
+    def trial_params(self, k) -> dict:
+        """Trial k's parameters as host NumPy arrays with the single model's names and shapes."""
+        return {name: _backend.to_numpy(p)[self._ix[name][k]].copy()
+                for name, p in self.model.params.items()}
+
+    def set_trial_params(self, k, values: dict):
+        """Write a single model's parameters (``{name: array}``) into trial k's blocks."""
+        for name, p in self.model.params.items():
+            host = _backend.to_numpy(p).copy()
+            host[self._ix[name][k]] = _backend.to_numpy(values[name])
+            p[...] = self.xp.asarray(host)
+
+    @property
+    def active_masks(self) -> dict:
+        """``{name: 0/1 array}``: the entries of the trials still training (off-block and frozen
+        trials' entries are 0). Multiply gradients by these (:meth:`mask_grads` does)."""
+        return self._active_masks
+
+    def trial_mask(self, k) -> dict:
+        """``{name: 0/1 array}`` selecting trial k's entries of every wide parameter."""
+        if self._trial_masks is None:
+            self._trial_masks = {}
+        if k not in self._trial_masks:
+            out = {}
+            for name, p in self.model.params.items():
+                m = np.zeros(p.shape)
+                m[self._ix[name][k]] = 1.0
+                out[name] = self.xp.asarray(m.astype(p.dtype))
+            self._trial_masks[k] = out
+        return self._trial_masks[k]
+
+    # ---- data -----------------------------------------------------------------------------------
+    def pack(self, arrays, width=None):
+        """Concatenate K host arrays ``(T_k, B, n)`` along the last axis, zero-padding T.
+
+        Returns ``(T, B, K·n)`` on the model's backend (float) or, for bool arrays ``(T_k, B)``
+        (masks), a host bool array ``(T, B, K)``.
+        """
+        arrays = list(arrays)
+        if len(arrays) != self.K:
+            raise ValueError(f"expected {self.K} arrays (one per trial), got {len(arrays)}")
+        T = max(a.shape[0] for a in arrays)
+        B = arrays[0].shape[1]
+        if any(a.shape[1] != B for a in arrays):
+            raise ValueError("every trial must have the same batch size B")
+        if arrays[0].dtype == bool:
+            out = np.zeros((T, B, self.K), dtype=bool)
+            for k, a in enumerate(arrays):
+                out[:a.shape[0], :, k] = a
+            return out
+        n = arrays[0].shape[2]
+        out = np.zeros((T, B, self.K * n), dtype=self.model.core.dtype)
+        for k, a in enumerate(arrays):
+            out[:a.shape[0], :, k * n:(k + 1) * n] = a
+        return self.xp.asarray(out)
+
+    def split(self, a, lengths=None):
+        """Wide outputs ``(T, B, K·n_out)`` -> list of K host arrays ``(T_k, B, n_out)``."""
+        host = _backend.to_numpy(a)
+        O = self.n_out
+        return [host[:(None if lengths is None else lengths[k]), :, k * O:(k + 1) * O]
+                for k in range(self.K)]
+
+    # ---- forward, loss, backward -------------------------------------------------------------------
+    def outputs(self, a_out):
+        """The output units' values :math:`\\hat y = \\phi(a)` of the wide model (device array)."""
+        if self.loss_name == "cross_entropy":     # softmax per trial, not over all K·O outputs
+            xp, O = self.xp, self.n_out
+            return xp.concatenate([softmax(a_out[..., k * O:(k + 1) * O], axis=-1)
+                                   for k in range(self.K)], axis=-1)
+        return self._phi(a_out)
+
+    def loss(self, x, target, mask=None, state=None):
+        """One forward pass of the wide model and the per-trial losses.
+
+        ``x, target`` packed device arrays ``(T, B, K·n)``; ``mask`` host bool ``(T, B, K)`` or
+        None. Returns ``(losses (K,) host floats, a_out, cache, da_out)``: ``da_out`` is the
+        gradient of the *sum* of the trials' losses.
+        """
+        xp, O = self.xp, self.n_out
+        a_out, cache = self.model.forward(x, state)
+        losses = np.zeros(self.K)
+        parts = []
+        for k in range(self.K):
+            sl = slice(k * O, (k + 1) * O)
+            m = None if mask is None else xp.asarray(mask[:, :, k])
+            losses[k], d = self._loss(a_out[..., sl], target[..., sl], m)
+            parts.append(d)
+        return losses, a_out, cache, xp.concatenate(parts, axis=-1)
+
+    def mask_grads(self, grads):
+        """Zero every off-block (and every frozen trial's) gradient entry, in place."""
+        for name, g in grads.items():
+            g *= self._active_masks[name]
+        return grads
+
+    def backward(self, da_out, cache):
+        """Gradients of the wide model, masked (:meth:`mask_grads`)."""
+        return self.mask_grads(self.model.backward(da_out, cache))
+
+    # ---- updates ----------------------------------------------------------------------------------
+    def step(self, optimizer, grads):
+        """``optimizer.step(grads)`` (grads already masked), then keep frozen trials fixed and
+        check every trial's weights; a trial whose update is not finite is frozen at its last
+        good weights and flagged in ``diverged``. Returns the trials frozen by this call."""
+        xp = self.xp
+        before = {k: p.copy() for k, p in self.model.params.items()}
+        optimizer.step(grads)
+        for name, p in self.model.params.items():
+            p *= self._active_masks[name]
+            p += self._frozen[name]
+        bad = []
+        if not all(bool(xp.isfinite(p).all()) for p in self.model.params.values()):
+            for k in np.flatnonzero(self.active):
+                tm = self.trial_mask(k)
+                ok = all(bool(xp.isfinite(xp.where(tm[n] > 0, p, 0.0)).all())
+                         for n, p in self.model.params.items())
+                if not ok:
+                    bad.append(int(k))
+            for name, p in self.model.params.items():       # restore the bad trials
+                for k in bad:
+                    tm = self.trial_mask(k)[name]
+                    p[...] = xp.where(tm > 0, before[name], p)
+            for k in bad:
+                self.diverged[k] = True
+                self.freeze(k)
+        return bad
+
+    def freeze(self, k):
+        """Stop training trial k: its current weights are kept, whatever the optimizer does."""
+        k = int(k)
+        if not self.active[k]:
+            return
+        self.active[k] = False
+        tm = self.trial_mask(k)
+        for name, p in self.model.params.items():
+            self._frozen[name] += tm[name] * p
+            self._active_masks[name] = self._active_masks[name] * (1.0 - tm[name])

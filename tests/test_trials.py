@@ -1,0 +1,152 @@
+"""K independent trials packed as one block-diagonal network (minilstm.trials).
+
+The promise: trial k trained in a batch follows exactly (to 1e-10) the trajectory of the same
+network trained alone with the same seed and the same data, for every layer kind, with Adam
+(mini-batch BPTT) and with the 1997 online rule.
+"""
+import numpy as np
+import pytest
+
+from minilstm import backend
+from minilstm.gru import GRU
+from minilstm.model import SequenceModel
+from minilstm.optim import SGD, Adam
+from minilstm.presets import lstm_1997, lstm_forget_1999, net_1997, vanilla
+from minilstm.rnn import RNN
+from minilstm.tasks import TASKS
+from minilstm.trials import LOSSES, TrialBatch, sigmoid_mse
+
+
+def _lstm4(seed, xp):
+    core, n_out, bias = net_1997("4", seed=seed, backend=xp)
+    return SequenceModel(core, n_out, loss="mse", readout_bias=bias, seed=seed + 1000)
+
+
+def _cores(seed, xp):
+    return {
+        "lstm_1997_blocks": lambda: lstm_1997(2, 2, 2, cell_bias=True, seed=seed, backend=xp,
+                                              gate_bias_init={"i": [-1.0, -2.0]}),
+        "forget_1999": lambda: lstm_forget_1999(2, 2, 2, seed=seed, backend=xp),
+        "vanilla_peepholes": lambda: vanilla(2, 3, seed=seed, backend=xp),
+        "vanilla_fgr": lambda: vanilla(2, 3, fgr=True, seed=seed, backend=xp),
+        "cifg": lambda: vanilla(2, 3, cifg=True, seed=seed, backend=xp),
+        "rnn": lambda: RNN(2, 4, seed=seed, backend=xp),
+        "gru": lambda: GRU(2, 3, seed=seed, backend=xp),
+    }
+
+
+def _train_alone_and_batched(make, K, steps, loss="sigmoid_mse", lr=0.01, B=4, T=16):
+    singles = [make(s) for s in range(K)]
+    tb = TrialBatch([make(s) for s in range(K)], loss=loss)
+    opt = Adam(tb.params, lr=lr)
+    s_opts = [Adam(m.params, lr=lr) for m in singles]
+    lossfn = LOSSES[loss][0]
+    rngs = [np.random.default_rng(100 + k) for k in range(K)]
+    xp = tb.xp
+    for _ in range(steps):
+        bs = [TASKS["adding"](B, rngs[k], T=T) for k in range(K)]   # lengths differ per trial
+        x, y, m = tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
+        losses, _, cache, da = tb.loss(x, y, m)
+        tb.step(opt, tb.backward(da, cache))
+        for k, (model, o) in enumerate(zip(singles, s_opts)):
+            a, c = model.forward(xp.asarray(bs[k].x))
+            lk, d = lossfn(a, xp.asarray(bs[k].y), xp.asarray(bs[k].mask))
+            assert lk == pytest.approx(losses[k], rel=1e-12, abs=1e-15)
+            o.step(model.backward(d, c))
+    return tb, singles
+
+
+@pytest.mark.parametrize("kind", list(_cores(0, "numpy")))
+def test_batched_trials_follow_single_trajectories(kind):
+    def make(seed):
+        core = _cores(seed, "numpy")[kind]()
+        return SequenceModel(core, 1, loss="mse", readout_bias=True, seed=seed + 1000)
+
+    tb, singles = _train_alone_and_batched(make, K=3, steps=6)
+    for k, model in enumerate(singles):
+        got = tb.trial_params(k)
+        for name, p in model.params.items():
+            np.testing.assert_allclose(got[name], backend.to_numpy(p), rtol=0, atol=1e-10,
+                                       err_msg=f"{kind}: trial {k}, {name}")
+
+
+def test_off_block_entries_stay_zero_and_counts():
+    tb, _ = _train_alone_and_batched(lambda s: _lstm4(s, "numpy"), K=4, steps=3)
+    assert tb.n_params_per_trial == 93
+    for name, p in tb.params.items():
+        off = backend.to_numpy(p) * (1 - backend.to_numpy(tb.masks[name]))
+        assert not off.any(), name
+
+
+def test_batched_trials_on_the_strict_backend():
+    tb, singles = _train_alone_and_batched(lambda s: _lstm4(s, "strict"), K=2, steps=3)
+    for k, model in enumerate(singles):
+        got = tb.trial_params(k)
+        for name, p in model.params.items():
+            np.testing.assert_allclose(got[name], backend.to_numpy(p), atol=1e-10)
+
+
+def test_freeze_keeps_a_trial_fixed_and_others_moving():
+    tb = TrialBatch([_lstm4(s, "numpy") for s in range(3)], loss="sigmoid_mse")
+    opt = Adam(tb.params, lr=0.01)
+    rng = np.random.default_rng(0)
+
+    def one_step():
+        bs = [TASKS["adding"](4, rng, T=16) for _ in range(3)]
+        _, _, c, da = tb.loss(tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]),
+                              tb.pack([b.mask for b in bs]))
+        tb.step(opt, tb.backward(da, c))
+
+    one_step()
+    tb.freeze(1)
+    before = [tb.trial_params(k) for k in range(3)]
+    for _ in range(3):
+        one_step()                      # Adam's momentum would move trial 1 if not frozen
+    after = [tb.trial_params(k) for k in range(3)]
+    for name in before[1]:
+        np.testing.assert_array_equal(before[1][name], after[1][name])
+    assert any(not np.array_equal(before[0][n], after[0][n]) for n in before[0])
+
+
+def test_a_diverging_trial_is_frozen_without_touching_the_others():
+    tb = TrialBatch([_lstm4(s, "numpy") for s in range(2)], loss="mse")
+    opt = SGD(tb.params, lr=0.1)
+    grads = {k: np.zeros_like(p) for k, p in tb.params.items()}
+    ix = tb._ix["core.W_z"][1]
+    g = np.zeros_like(grads["core.W_z"])
+    g[ix] = np.inf
+    grads["core.W_z"] = g
+    grads["core.b_z"][:] = 1.0 * backend.to_numpy(tb.masks["core.b_z"])
+    before0 = tb.trial_params(0)
+    bad = tb.step(opt, grads)
+    assert bad == [1] and tb.diverged[1] and not tb.active[1]
+    assert all(np.isfinite(p).all() for p in tb.params.values())
+    after0 = tb.trial_params(0)
+    np.testing.assert_allclose(after0["core.b_z"], before0["core.b_z"] - 0.1)
+
+
+def test_sigmoid_mse_gradient_matches_central_differences():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3, 2, 4))
+    y = rng.uniform(size=(3, 2, 4))
+    m = rng.uniform(size=(3, 2)) > 0.3
+    _, da = sigmoid_mse(a, y, m)
+    num = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[i] = 1e-6
+        num[i] = (sigmoid_mse(a + e, y, m)[0] - sigmoid_mse(a - e, y, m)[0]) / 2e-6
+    np.testing.assert_allclose(da, num, atol=1e-9)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(TypeError):
+        TrialBatch([])
+    a, b = _lstm4(0, "numpy"), SequenceModel(RNN(2, 3, seed=0), 1, seed=0)
+    with pytest.raises(ValueError, match="same configuration"):
+        TrialBatch([a, b])
+    with pytest.raises(ValueError, match="loss"):
+        TrialBatch([a], loss="hinge")
+    tb = TrialBatch([_lstm4(0, "numpy"), _lstm4(1, "numpy")])
+    with pytest.raises(ValueError, match="expected 2 arrays"):
+        tb.pack([np.zeros((3, 1, 2))])
