@@ -33,11 +33,16 @@ __all__ = ["sigmoid", "tanh", "g1997", "h1997", "identity", "ACTIVATIONS", "acti
 def sigmoid(a, out=None):
     """The logistic σ(a) = ½·tanh(a/2) + ½, stable for every finite ``a``; same shape as ``a``."""
     xp = get_array_module(a)
-    out = xp.multiply(a, 0.5, out=out)
+    out = xp.multiply(a, 0.5, out=_out_like(xp, a, out))
     xp.tanh(out, out=out)
     out *= 0.5
     out += 0.5
     return out
+
+
+def _out_like(xp, a, out):
+    # an explicit buffer, so that 0-d inputs stay arrays (ufuncs return scalars for them)
+    return xp.empty(a.shape, dtype=xp.result_type(a, 0.5)) if out is None else out
 
 
 def dsigmoid_from_output(y):
@@ -58,7 +63,7 @@ def dtanh_from_output(y):
 def g1997(a, out=None):
     """The 1997 cell-input squashing g(a) = 4σ(a) − 2 ∈ (−2, 2) = 2·tanh(a/2)."""
     xp = get_array_module(a)
-    out = xp.multiply(a, 0.5, out=out)
+    out = xp.multiply(a, 0.5, out=_out_like(xp, a, out))
     xp.tanh(out, out=out)
     out *= 2.0
     return out
@@ -72,7 +77,7 @@ def dg1997_from_output(y):
 def h1997(a, out=None):
     """The 1997 cell-output squashing h(a) = 2σ(a) − 1 ∈ (−1, 1) = tanh(a/2)."""
     xp = get_array_module(a)
-    out = xp.multiply(a, 0.5, out=out)
+    out = xp.multiply(a, 0.5, out=_out_like(xp, a, out))
     return xp.tanh(out, out=out)
 
 
