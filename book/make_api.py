@@ -1,0 +1,303 @@
+#!/usr/bin/env python
+"""Write ``book/api.md``, the API reference of ``minilstm``, from the package's docstrings.
+
+Run from the repository root after changing a docstring, and commit the result::
+
+    .venv/bin/python book/make_api.py
+
+Why not ``sphinx.ext.autodoc``: the docstrings are written for readers of the code (a name, a
+colon, then prose), not in the strict "name : type" form that ``sphinx.ext.napoleon`` expects, so
+under ``jupyter-book build -W -n`` autodoc turns every parameter description into a broken type
+reference. This script instead converts the few reStructuredText constructs the docstrings use
+into MyST Markdown, which the book renders without warnings:
+
+* ``:math:`x``` becomes ``$x$``, a ``.. math::`` block becomes a ``$$ ... $$`` block;
+* double-backquoted literals become single-backquoted code;
+* roles such as ``:class:`~minilstm.lstm.LSTM``` become code (``LSTM``);
+* ``text::`` followed by an indented block, and reStructuredText tables, become code blocks;
+* section titles underlined with ``---`` or ``===`` become bold lines;
+* anything else indented (parameter descriptions) is joined to the line above it.
+
+The page lists, for each module, its docstring and then every name in its ``__all__`` with its
+signature and docstring (for classes, also their public methods and properties).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: (module, what the section is for), in the order of the layers of the package
+MODULES = [
+    ("minilstm.backend", "NumPy, CuPy or the strict stand-in: the one switch"),
+    ("minilstm.functional", "activations and their derivatives"),
+    ("minilstm.recurrent", "what every recurrent layer shares: parameters and the sequence loop"),
+    ("minilstm.lstm", "the configurable LSTM layer"),
+    ("minilstm.presets", "the historical configurations"),
+    ("minilstm.gru", "the gated recurrent unit"),
+    ("minilstm.rnn", "the Elman net"),
+    ("minilstm.layers", "the readout"),
+    ("minilstm.model", "a recurrent layer with a readout and a loss"),
+    ("minilstm.losses", "losses"),
+    ("minilstm.optim", "optimisers and gradient clipping"),
+    ("minilstm.train", "the fit loop"),
+    ("minilstm.gradcheck", "gradient checking"),
+    ("minilstm.analysis", "error flow and Jacobians"),
+    ("minilstm.rtrl1997", "the 1997 truncated learning rule"),
+    ("minilstm.trials", "many trials as one batch"),
+    ("minilstm.tasks", "the papers' tasks and success criteria"),
+    ("minilstm.experiments", "reproducing the papers' experiments"),
+    ("minilstm.io", "checkpoints"),
+    ("minilstm.strict", "the strict stand-in for CuPy"),
+]
+
+HEADER = """\
+(api)=
+# API reference
+
+Every public name of `minilstm`, module by module, with its signature and its docstring. The
+symbols are those of the {ref}`notation page <notation>`. This page is generated from the
+docstrings by `book/make_api.py`; to change it, change the docstring and run
+`.venv/bin/python book/make_api.py`.
+
+The package is layered: each module uses only the ones above it in this list.
+
+"""
+
+ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|obj|exc|const):`(~?)([^`<]+?)`")
+ROLE_TITLED = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|obj|exc|const):`([^`<]+?)\s*<[^`>]+>`")
+MATH = re.compile(r":math:`([^`]+)`")
+LITERAL = re.compile(r"``(.+?)``")
+UNDERLINE = re.compile(r"^\s*([-=~^])\1{2,}\s*$")
+TABLE_RULE = re.compile(r"^\s*=+(\s+=+)+\s*$")
+
+
+def inline(text: str) -> str:
+    """Inline reStructuredText to MyST: math, literals, roles."""
+    text = MATH.sub(lambda m: f"${m.group(1).strip()}$", text)
+    text = ROLE_TITLED.sub(lambda m: f"`{m.group(1).strip()}`", text)
+    text = ROLE.sub(lambda m: "`" + (m.group(2).strip().split(".")[-1] if m.group(1)
+                                     else m.group(2).strip()) + "`", text)
+    text = LITERAL.sub(lambda m: f"`{m.group(1)}`", text)
+    return text
+
+
+def indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def table(block: list[str]) -> list[str]:
+    """A reStructuredText simple table (rules of ``=``) as a Markdown table."""
+    rule = next(line for line in block if TABLE_RULE.match(line))
+    spans = [(m.start(), m.end()) for m in re.finditer(r"=+", rule)]
+
+    def cells(line):
+        parts = re.split(r"\s{2,}", line.strip())
+        if len(parts) == len(spans):        # columns separated by two or more spaces
+            return parts
+        parts = []
+        for k, (a, b) in enumerate(spans):
+            end = spans[k + 1][0] if k + 1 < len(spans) else len(line)
+            parts.append(line[a:end].strip())
+        return parts
+
+    rows = [cells(line) for line in block if line.strip() and not TABLE_RULE.match(line)]
+    header, body = rows[0], rows[1:]
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in body]
+    return out
+
+
+def convert(doc: str) -> str:
+    """A docstring (reStructuredText as the package writes it) as MyST Markdown."""
+    lines = inspect.cleandoc(doc).splitlines()
+    out: list[str] = []          # Markdown lines; code and math blocks are protected below
+    protect: list[str] = []      # verbatim blocks, put back after the inline conversion
+    i = 0
+
+    def verbatim(fence, body, close):
+        protect.append("\n".join([fence, body, close]))
+        out.extend(["", f"@@VERBATIM{len(protect) - 1}@@", ""])
+
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        # a section title: "Title" then a line of --- or ===
+        if stripped and i + 1 < len(lines) and UNDERLINE.match(lines[i + 1]) \
+                and len(lines[i + 1].strip()) >= len(stripped) - 2 and not TABLE_RULE.match(line):
+            out += ["", f"**{stripped}**", ""]
+            i += 2
+            continue
+        # a reStructuredText simple table
+        if TABLE_RULE.match(line):
+            block = []
+            while i < len(lines) and (lines[i].strip() or (i + 1 < len(lines)
+                                                           and TABLE_RULE.match(lines[i + 1]))):
+                block.append(lines[i])
+                i += 1
+            out += ["", *table(block), ""]
+            continue
+        # .. math:: block (content indented below it, possibly on the same line)
+        if stripped.startswith(".. math::"):
+            first = stripped[len(".. math::"):].strip()
+            base = indent_of(line)
+            body = [first] if first else []
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or indent_of(lines[i]) > base):
+                body.append(lines[i])
+                i += 1
+            verbatim("$$", textwrap.dedent("\n".join(body)).strip("\n"), "$$")
+            continue
+        # a paragraph ending in '::' introduces an indented literal block
+        if stripped.endswith("::") and not stripped.startswith(".."):
+            text = stripped[:-2].rstrip()
+            if text:
+                out.append(text + ":")
+            base = indent_of(line)
+            i += 1
+            block = []
+            while i < len(lines) and (not lines[i].strip() or indent_of(lines[i]) > base):
+                block.append(lines[i])
+                i += 1
+            verbatim("```text", textwrap.dedent("\n".join(block)).strip("\n"), "```")
+            continue
+        # doctest examples
+        if stripped.startswith(">>>"):
+            block = []
+            while i < len(lines) and lines[i].strip():
+                block.append(lines[i])
+                i += 1
+            verbatim("```python", textwrap.dedent("\n".join(block)), "```")
+            continue
+        # an indented continuation line: join it to the line above
+        if stripped and indent_of(line) > 0 and out and out[-1].strip() \
+                and not out[-1].startswith("@@VERBATIM"):
+            out[-1] = out[-1].rstrip() + " " + stripped
+            i += 1
+            continue
+        out.append(line.rstrip() if stripped else "")
+        i += 1
+    text = inline("\n".join(out))
+    for k, block in enumerate(protect):
+        text = text.replace(f"@@VERBATIM{k}@@", block)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+class _Annotation:
+    """An annotation kept as a string (``from __future__ import annotations``), shown unquoted."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def signature(name: str, obj) -> str:
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return name
+    unquote = (lambda a: _Annotation(a) if isinstance(a, str) else a)
+    sig = sig.replace(
+        parameters=[p.replace(annotation=unquote(p.annotation)) for p in sig.parameters.values()],
+        return_annotation=unquote(sig.return_annotation))
+    text = str(sig)
+    text = re.sub(r"<module '([\w.]+)' from '[^']*'>", r"\1", text)   # xp=<module 'numpy' ...>
+    text = re.sub(r"<(?:class|function) '([\w.]+)'>", r"\1", text)   # <class 'numpy.float64'>
+    text = re.sub(r"<function ([\w.<>]+) at 0x[0-9a-f]+>", r"\1", text)
+    text = re.sub(r" at 0x[0-9a-f]+", "", text)
+    return name + text
+
+
+def code_block(text: str) -> list[str]:
+    return ["```python", text, "```"]
+
+
+def members(cls) -> list[tuple[str, object]]:
+    """Public methods and properties defined by the class itself, in source order."""
+    out = []
+    for name, value in cls.__dict__.items():
+        if name.startswith("_") and name != "__call__":
+            continue
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        if inspect.isfunction(value) or isinstance(value, property):
+            out.append((name, value))
+    return out
+
+
+def document(qualname: str, obj, depth: str) -> list[str]:
+    lines = [f"{depth} `{qualname.split('.')[-1]}`", ""]
+    if inspect.isclass(obj):
+        lines += code_block("class " + signature(qualname, obj))
+        bases = [b.__name__ for b in obj.__bases__ if b is not object]
+        if bases:
+            lines += ["", "Based on " + ", ".join(f"`{b}`" for b in bases) + "."]
+        if obj.__doc__:
+            lines += ["", convert(obj.__doc__)]
+        for name, member in members(obj):
+            lines += [""]
+            if isinstance(member, property):
+                lines += [f"**`{name}`** (property)"]
+                doc = member.fget.__doc__ if member.fget else None
+            else:
+                lines += code_block(signature(f"{qualname.split('.')[-1]}.{name}", member))
+                doc = member.__doc__
+            if doc:
+                lines += ["", convert(doc)]
+    elif callable(obj):
+        lines += code_block(signature(qualname, obj))
+        if obj.__doc__:
+            lines += ["", convert(obj.__doc__)]
+    else:
+        summary = type(obj).__name__
+        if isinstance(obj, dict):
+            keys = list(obj)
+            shown = ", ".join(f"`{k}`" for k in keys[:12]) + (", ..." if len(keys) > 12 else "")
+            summary = f"dict with {len(keys)} keys: {shown}"
+        lines += [f"A constant: {summary}."]
+    return lines
+
+
+def module_section(modname: str, purpose: str) -> list[str]:
+    mod = importlib.import_module(modname)
+    lines = [f"## `{modname}`: {purpose}", ""]
+    if mod.__doc__:
+        lines += [convert(mod.__doc__), ""]
+    names = getattr(mod, "__all__", [])
+    seen = {}
+    for name in names:
+        obj = getattr(mod, name)
+        if id(obj) in seen and not isinstance(obj, (int, float, str)):
+            lines += [f"### `{name}`", "", f"Another name for `{seen[id(obj)]}`.", ""]
+            continue
+        seen[id(obj)] = name
+        home = getattr(obj, "__module__", modname)
+        qual = f"{modname}.{name}"
+        lines += document(qual, obj, "###")
+        if home and home != modname and home.startswith("minilstm") and (inspect.isclass(obj) or inspect.isfunction(obj)):
+            lines += ["", f"(Defined in `{home}`.)"]
+        lines += [""]
+    return lines
+
+
+def main() -> int:
+    out = [HEADER]
+    for modname, purpose in MODULES:
+        out += module_section(modname, purpose)
+    text = "\n".join(out).rstrip() + "\n"
+    path = ROOT / "book" / "api.md"
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)} ({len(text.splitlines())} lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
