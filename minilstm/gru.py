@@ -52,13 +52,21 @@ Layout: ``W_r W_u W_h`` are adjacent in the fused buffer, so ``W = [W_r; W_u; W_
 projects the inputs of all T steps in one product; ``R_r R_u`` are adjacent, so both gates take one
 recurrent product and one sigmoid call per step; ``R_h`` needs :math:`r(t)` first, so it is a
 second, dependent product.
+
+Speed (the loop in :mod:`minilstm.recurrent`). Inside ``forward`` every step writes into arrays
+allocated once for all T steps (``out=``): :math:`h(0..T)` ``(T+1, B, H)`` (``y`` is a view of it),
+``[r, u]`` ``(T, B, 2H)`` and :math:`\tilde h` ``(T, B, H)``. ``backward`` reuses its per-step buffers
+and, for small steps (B·H ≤ 1024, where the cost is the number of calls, not the work), first
+computes the factors of the equations above that do not depend on :math:`\bar h` for all steps
+in one pass (:meth:`GRU.backward_factors`), leaving 2 products and 7 elementwise calls per step. :math:`r\odot h(t-1)` is not kept per step: the weight gradient recomputes it for
+all steps at once. Called on their own, the step functions allocate and compute the same
+formulas (the tests check that both give the same numbers).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import backend as _backend
-from .functional import sigmoid
 from .recurrent import Recurrent
 
 __all__ = ["GRU"]
@@ -118,42 +126,117 @@ class GRU(Recurrent):
         return self.xp.concatenate([params["R_r"], params["R_u"]], axis=0)
 
     # one step -------------------------------------------------------------------------------
-    def step_forward(self, params, a_t, state):
-        """``a_t (B, 3H)`` = [W_r x + b_r, W_u x + b_u, W_h x + b_h]; returns ``(h, (h,), cache)``."""
+    def step_forward(self, params, a_t, state, out=None):
+        """One step: ``a_t (B, 3H)`` = [W_r x + b_r, W_u x + b_u, W_h x + b_h]; returns ``(h, (h,), cache)``.
+
+        ``cache = (h(t−1), [r, u] (B, 2H), h̃ (B, H))``. ``out``: optional ``(h, g, c, rh)``
+        arrays ``(B, H), (B, 2H), (B, H), (B, H)`` to write ``h``, ``[r, u]``, ``h̃`` and the scratch
+        ``r ⊙ h(t−1)`` into (the sequence loop passes views of its buffers); else new arrays.
+        """
         (h_prev,) = state                                     # (B, H)
-        H = self.n_hidden
-        g = a_t[:, :2 * H] + h_prev @ self._gate_R(params).T  # (B, 2H) gate pre-activations
-        sigmoid(g, out=g)                                     # r and u in one call
+        xp, H = self.xp, self.n_hidden
+        if out is None:
+            B, dt = h_prev.shape[0], h_prev.dtype
+            out = (xp.empty((B, H), dt), xp.empty((B, 2 * H), dt), xp.empty((B, H), dt), xp.empty((B, H), dt))
+        h, g, c, rh = out
+        xp.matmul(h_prev, self._gate_R(params).T, out=g)     # (B, 2H) [R_r; R_u] h(t−1)
+        g += a_t[:, :2 * H]                                   # gate pre-activations
+        g *= 0.5                                              # r and u in one call:
+        xp.tanh(g, out=g)                                     # σ(a) = ½·tanh(a/2) + ½
+        g *= 0.5
+        g += 0.5
         r, u = g[:, :H], g[:, H:]
-        rh = r * h_prev                                       # (B, H) reset before the product
-        c = a_t[:, 2 * H:] + rh @ params["R_h"].T             # (B, H) candidate pre-activation
-        self.xp.tanh(c, out=c)                                # h̃
-        h = h_prev - c                                        # h = h̃ + u ⊙ (h(t−1) − h̃)
+        xp.multiply(r, h_prev, out=rh)                        # (B, H) reset before the product
+        xp.matmul(rh, params["R_h"].T, out=c)                 # (B, H) R_h (r ⊙ h(t−1))
+        c += a_t[:, 2 * H:]                                   # candidate pre-activation
+        xp.tanh(c, out=c)                                     # h̃
+        xp.subtract(h_prev, c, out=h)                         # h = h̃ + u ⊙ (h(t−1) − h̃)
         h *= u
         h += c
-        return h, (h,), (h_prev, g, c, rh)
+        return h, (h,), (h_prev, g, c)
 
-    def step_backward(self, params, dy_t, dstate, cache_t):
-        """From ∂E/∂y(t) and the error carried from t+1: ``(δ (B, 3H), (∂E/∂h(t−1),))``."""
-        h_prev, g, c, rh = cache_t
+    def backward_factors(self, h_prev, g, c):
+        r"""The factors of the step's backward pass that do not depend on :math:`\bar h`.
+
+        For one step (arrays ``(B, ·)``, from its cache) or for all steps at once (``(T, B, ·)``).
+        Returns ``k_uh (…, 2, H)`` = :math:`[(h(t-1)-\tilde h)\odot u(1-u),\ (1-u)\odot(1-\tilde h^2)]`
+        and ``k_r (…, H)`` = :math:`h(t-1)\odot r(1-r)`, so that :math:`[\delta_u, \delta_h] =
+        \bar h\odot k_{uh}` and :math:`\delta_r = \overline{rh}\odot k_r`.
+        """
+        xp, H = self.xp, self.n_hidden
+        r, u = g[..., :H], g[..., H:]
+        k_uh = xp.empty(c.shape[:-1] + (2, H), dtype=c.dtype)
+        k_u, k_h = k_uh[..., 0, :], k_uh[..., 1, :]
+        one_minus_u = 1.0 - u
+        xp.subtract(h_prev, c, out=k_u)
+        k_u *= u
+        k_u *= one_minus_u                                    # (h(t−1) − h̃) ⊙ u(1−u)
+        xp.multiply(c, c, out=k_h)
+        xp.subtract(1.0, k_h, out=k_h)
+        k_h *= one_minus_u                                    # (1−u) ⊙ (1 − h̃²)
+        k_r = h_prev * r
+        k_r *= 1.0 - r                                        # h(t−1) ⊙ r(1−r)
+        return k_uh, k_r
+
+    def step_backward(self, params, dy_t, dstate, cache_t, out=None, factors=None):
+        """From ∂E/∂y(t) and the error carried from t+1: ``(δ (B, 3H), (∂E/∂h(t−1),))``.
+
+        ``δ = [δ_r, δ_u, δ_h]``. ``out``: optional ``(δ (B, 3H), h̄, rh̄, dh)`` arrays to write into,
+        the last three ``(B, H)`` scratch (``dh``, which receives ∂E/∂h(t−1), may be the array
+        that ``dstate`` holds: it is read first). ``factors``: :meth:`backward_factors` of this
+        step, if already computed. Else both are made here.
+        """
+        h_prev, g, c = cache_t
         (dh_next,) = dstate
         xp, H = self.xp, self.n_hidden
+        B = h_prev.shape[0]
+        k_uh, k_r = self.backward_factors(h_prev, g, c) if factors is None else factors
+        if out is None:
+            out = (xp.empty((B, 3 * H), h_prev.dtype),) + tuple(xp.empty((B, H), h_prev.dtype) for _ in range(3))
+        da, hbar, drh, dh_prev = out
         r, u = g[:, :H], g[:, H:]
-        hbar = dy_t + dh_next                                 # h̄(t), total derivative
-        da = xp.empty((h_prev.shape[0], 3 * H), dtype=h_prev.dtype)   # (B, 3H) = [δ_r, δ_u, δ_h]
-        d_r, d_u, d_h = da[:, :H], da[:, H:2 * H], da[:, 2 * H:]
-        xp.multiply(hbar, 1.0 - u, out=d_h)
-        d_h *= 1.0 - c * c                                    # δ_h = h̄ ⊙ (1−u) ⊙ (1 − h̃²)
-        xp.subtract(h_prev, c, out=d_u)
-        d_u *= hbar
-        d_u *= u * (1.0 - u)                                  # δ_u = h̄ ⊙ (h(t−1) − h̃) ⊙ u(1−u)
-        drh = d_h @ params["R_h"]                             # (B, H) ∂E/∂(r ⊙ h(t−1))
-        xp.multiply(drh, h_prev, out=d_r)
-        d_r *= r * (1.0 - r)                                  # δ_r
-        dh_prev = hbar * u
-        dh_prev += drh * r
-        dh_prev += da[:, :2 * H] @ self._gate_R(params)       # R_r^T δ_r + R_u^T δ_u
+        d3 = da.reshape(B, 3, H)                              # [δ_r, δ_u, δ_h] as rows
+        xp.add(dy_t, dh_next, out=hbar)                       # h̄(t), total derivative
+        xp.multiply(hbar[:, None, :], k_uh, out=d3[:, 1:])    # δ_u, δ_h
+        xp.matmul(d3[:, 2], params["R_h"], out=drh)           # (B, H) ∂E/∂(r ⊙ h(t−1)) = R_h^T δ_h
+        xp.multiply(drh, k_r, out=d3[:, 0])                   # δ_r
+        xp.matmul(da[:, :2 * H], self._gate_R(params), out=dh_prev)   # R_r^T δ_r + R_u^T δ_u
+        hbar *= u
+        dh_prev += hbar                                       # + h̄ ⊙ u
+        drh *= r
+        dh_prev += drh                                        # + rh̄ ⊙ r
         return da, (dh_prev,)
+
+    # the sequence loop's buffers (see minilstm.recurrent) -------------------------------------
+    def _sequence_buffers(self, a, state0):
+        xp, H, dt = self.xp, self.n_hidden, self.dtype
+        T, B = a.shape[:2]
+        hs = xp.empty((T + 1, B, H), dtype=dt)                # h(0), h(1) … h(T); y = hs[1:]
+        hs[0] = state0[0]
+        g = xp.empty((T, B, 2 * H), dtype=dt)                 # [r, u] at every step
+        c = xp.empty((T, B, H), dtype=dt)                     # h̃ at every step
+        rh = xp.empty((B, H), dtype=dt)                       # scratch r ⊙ h(t−1), reused
+        step_kwargs = [{"out": (hs[t + 1], g[t], c[t], rh)} for t in range(T)]
+        return hs[1:], step_kwargs, {"h": hs, "g": g, "c": c}
+
+    #: Compute :meth:`backward_factors` for all steps at once when a step has at most this many
+    #: values (B·H); larger steps compute them inside the loop. Measured (NumPy, benchmarks/): with
+    #: small steps the ~10 calls per step cost more than the work; with large ones the one pass
+    #: over ``(T, B, ·)`` arrays (half-row views of ``[r, u]``) streams through memory and is slower.
+    _factors_at_once_max = 1024
+
+    def _backward_buffers(self, cache):
+        xp, H, dt = self.xp, self.n_hidden, self.dtype
+        hs, g, c = cache.extra["h"], cache.extra["g"], cache.extra["c"]
+        T, B = c.shape[:2]
+        da = xp.empty((T, B, 3 * H), dtype=dt)
+        hbar, drh, dh = (xp.empty((B, H), dtype=dt) for _ in range(3))
+        kwargs = [{"out": (da[t], hbar, drh, dh)} for t in range(T)]
+        if B * H <= self._factors_at_once_max:
+            k_uh, k_r = self.backward_factors(hs[:-1], g, c)  # all steps in one pass
+            for t in range(T):
+                kwargs[t]["factors"] = (k_uh[t], k_r[t])
+        return da, kwargs
 
     # all steps at once ----------------------------------------------------------------------
     def _project(self, x):
@@ -162,10 +245,11 @@ class GRU(Recurrent):
 
     def _weight_grads(self, x, da, cache):
         T, B, I = x.shape
-        xp, H = self.xp, self.n_hidden
+        H = self.n_hidden
         d2 = da.reshape(T * B, 3 * H)
-        h_prev = xp.stack([c[0] for c in cache.steps]).reshape(T * B, H)
-        rh = xp.stack([c[3] for c in cache.steps]).reshape(T * B, H)
+        hs, g = cache.extra["h"], cache.extra["g"]
+        h_prev = hs[:-1].reshape(T * B, H)                    # h(t−1) of every step (a view)
+        rh = (g[:, :, :H] * hs[:-1]).reshape(T * B, H)        # r ⊙ h(t−1), recomputed for all steps
         dW = d2.T @ x.reshape(T * B, I)                       # (3H, I)
         dR_ru = d2[:, :2 * H].T @ h_prev                      # (2H, H)
         dR_h = d2[:, 2 * H:].T @ rh                           # (H, H)

@@ -15,6 +15,23 @@ over all T·B rows, e.g. :math:`\partial E/\partial W = \sum_t \delta a(t)^\top 
 ``(G, T·B) @ (T·B, I)`` product. Layers say how, in ``_weight_grads``.
 
 The loop itself (forward in time, then BPTT backwards) is written once, here.
+
+**Fast path (optional, per layer).** Called on their own, the step functions allocate their
+results. Inside the loop a layer may do better through two hooks (the defaults return None: plain
+loop):
+
+* ``_sequence_buffers(a, state0) -> (y, step_kwargs, extra)``: arrays for all T steps,
+  allocated once. ``a (T, B, G)`` is the input projection, the loop's own array: a layer may use
+  ``a[t]`` as step t's pre-activation buffer. ``step_kwargs[t]`` (e.g. ``{"out": views of step
+  t}``) is passed to ``step_forward``, which writes its results there (``out=``), so that
+  ``y (T, B, n_out)`` is filled without copies; ``extra`` is kept as ``cache.extra`` (the
+  ``(T, ·)`` arrays, for ``_weight_grads``).
+* ``_backward_buffers(cache) -> (da, step_kwargs)``: ``da (T, B, G)`` and, per step, keyword
+  arguments for ``step_backward``: scratch ``out=`` buffers reused at every step and, where that
+  is faster, the elementwise factors that do not depend on the recurrence (gate derivatives and
+  the like) computed for all T steps at once before the loop.
+
+Both paths run the same step functions on the same formulas; the tests compare them.
 """
 from __future__ import annotations
 
@@ -59,6 +76,7 @@ class Recurrent:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         sizes = {k: int(np.prod(s)) for k, s in shapes.items()}
         self.flat = xp.zeros(sum(sizes.values()), dtype=dtype)
+        self._xp = backend.get_array_module(self.flat)
         self.params, offset = {}, 0
         for k, s in shapes.items():
             self.params[k] = self.flat[offset:offset + sizes[k]].reshape(s)
@@ -80,7 +98,9 @@ class Recurrent:
 
     @property
     def xp(self):
-        return backend.get_array_module(self.flat)
+        """The array module of the parameters (remembered by :meth:`_allocate`: it is on the hot path)."""
+        xp = self.__dict__.get("_xp")
+        return xp if xp is not None else backend.get_array_module(self.flat)
 
     @property
     def dtype(self):
@@ -151,18 +171,26 @@ class Recurrent:
 
         Returns
         -------
-        y : array ``(T, B, n_out)``
+        y : array ``(T, B, n_out)``. On the fast path it is the buffer that :meth:`backward`
+            reads too (no copy is made): copy it before changing it in place.
         cache : :class:`SequenceCache` (``cache.state`` is the final state).
         """
         state0 = self._check_input(x, state)
         T, B = x.shape[:2]
         a = self._project(x)                                   # (T, B, G): all steps at once
-        y = self.xp.empty((T, B, self.n_out), dtype=self.dtype)
-        steps, state = [], state0
-        for t in range(T):
-            y[t], state, cache_t = self.step_forward(self.params, a[t], state)
-            steps.append(cache_t)
-        return y, SequenceCache(x=x, state0=state0, state=state, steps=steps)
+        steps, state, params = [], state0, self.params
+        buffers = self._sequence_buffers(a, state0)
+        if buffers is None:                                    # plain loop: each step allocates
+            y, extra = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}
+            for t in range(T):
+                y[t], state, cache_t = self.step_forward(params, a[t], state)
+                steps.append(cache_t)
+        else:                                                  # fast path: steps write into buffers
+            y, step_kwargs, extra = buffers
+            for t in range(T):
+                _, state, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
+                steps.append(cache_t)
+        return y, SequenceCache(x=x, state0=state0, state=state, steps=steps, extra=extra)
 
     def backward(self, dy, cache: SequenceCache, dstate=None, return_dstate=False):
         """Backpropagation through time.
@@ -190,15 +218,34 @@ class Recurrent:
                 raise ValueError(f"dstate must be a tuple of {len(self.state_names)} arrays {self.state_names}")
             for name, d, s in zip(self.state_names, dstate, cache.state):
                 check_array(f"dstate[{name!r}]", d, shape=s.shape, dtype=self.dtype, xp=xp, finite=True)
-        da = None
-        for t in range(T - 1, -1, -1):
-            da_t, dstate = self.step_backward(self.params, dy[t], dstate, cache.steps[t])
-            if da is None:
-                da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
-            da[t] = da_t
+        params, steps = self.params, cache.steps
+        buffers = self._backward_buffers(cache)
+        if buffers is None:                                    # plain loop
+            da = None
+            for t in range(T - 1, -1, -1):
+                da_t, dstate = self.step_backward(params, dy[t], dstate, steps[t])
+                if da is None:
+                    da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
+                da[t] = da_t
+        else:                                                  # fast path: writes da[t] in place
+            da, step_kwargs = buffers
+            for t in range(T - 1, -1, -1):
+                _, dstate = self.step_backward(params, dy[t], dstate, steps[t], **step_kwargs[t])
         dx, grads = self._weight_grads(x, da, cache)
         assert set(grads) == set(self.params), "a layer's grads must have exactly the keys of params"
         return (dx, grads, tuple(dstate)) if return_dstate else (dx, grads)
+
+    # ---- fast-path hooks (see the module docstring); the defaults select the plain loop -------
+    def _sequence_buffers(self, a, state0):
+        """``None``, or ``(y, step_kwargs, extra)``: buffers for all T steps that ``step_forward``
+        fills through its keyword arguments ``step_kwargs[t]``; ``extra`` goes to ``cache.extra``.
+        ``a (T, B, G)`` is the input projection, which the layer may use in place."""
+        return None
+
+    def _backward_buffers(self, cache):
+        """``None``, or ``(da, step_kwargs)``: ``da (T, B, G)`` that ``step_backward`` fills through
+        its keyword arguments ``step_kwargs[t]`` (scratch buffers, precomputed factors)."""
+        return None
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())

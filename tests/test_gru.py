@@ -199,3 +199,92 @@ def test_step_functions_are_stateless_in_params():
     da_b, (dh_b,) = b.step_backward(b.params, dy, (dy,), cache_b)
     np.testing.assert_allclose(da_a, da_b, rtol=1e-14)
     np.testing.assert_allclose(dh_a, dh_b, rtol=1e-14)
+
+
+# ---- the fast path (buffers, precomputed factors) against the plain step functions -------------
+def _plain_loop(layer, x, state0, dy, dstate):
+    """Forward and BPTT by calling the step functions on their own: every array allocated per
+    step, the backward factors computed inside each step. Weight gradients by per-step sums."""
+    xp, H = layer.xp, layer.n_hidden
+    P = layer.params
+    a = layer._project(x)
+    state, caches, ys = state0, [], []
+    for t in range(x.shape[0]):
+        y_t, state, cache_t = layer.step_forward(P, a[t], state)
+        ys.append(y_t)
+        caches.append(cache_t)
+    g = {k: xp.zeros_like(v) for k, v in P.items()}
+    dxs = [None] * x.shape[0]
+    for t in range(x.shape[0] - 1, -1, -1):
+        da, dstate = layer.step_backward(P, dy[t], dstate, caches[t])
+        h_prev, gate, _ = caches[t]
+        d_r, d_u, d_h = da[:, :H], da[:, H:2 * H], da[:, 2 * H:]
+        rh = gate[:, :H] * h_prev
+        for k, d in (("r", d_r), ("u", d_u), ("h", d_h)):        # per-step outer products
+            g[f"W_{k}"] += d.T @ x[t]
+            g[f"b_{k}"] += d.sum(axis=0)
+            g[f"R_{k}"] += d.T @ (rh if k == "h" else h_prev)
+        dxs[t] = d_r @ P["W_r"] + d_u @ P["W_u"] + d_h @ P["W_h"]
+    return xp.stack(ys), xp.stack(dxs), g, dstate
+
+
+@pytest.mark.parametrize("factors_at_once", [True, False], ids=["factors-at-once", "factors-per-step"])
+def test_fast_path_equals_the_plain_step_functions(xp, factors_at_once):
+    layer = _random_layer(xp, n_in=3, n_hidden=5, seed=9)
+    layer._factors_at_once_max = 10**9 if factors_at_once else 0
+    rng = np.random.default_rng(10)
+    x = xp.asarray(rng.standard_normal((7, 3, 3)))
+    state0 = (xp.asarray(rng.standard_normal((3, 5))),)
+    dy = xp.asarray(rng.standard_normal((7, 3, 5)))
+    dstate = (xp.asarray(rng.standard_normal((3, 5))),)
+    y, cache = layer.forward(x, state0)
+    dx, grads, dstate0 = layer.backward(dy, cache, dstate=dstate, return_dstate=True)
+    y_ref, dx_ref, g_ref, dstate0_ref = _plain_loop(layer, x, state0, dy, dstate)
+    close = dict(rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(backend.to_numpy(y), backend.to_numpy(y_ref), **close)
+    np.testing.assert_allclose(backend.to_numpy(dx), backend.to_numpy(dx_ref), **close)
+    np.testing.assert_allclose(backend.to_numpy(dstate0[0]), backend.to_numpy(dstate0_ref[0]), **close)
+    for k in NAMES:
+        np.testing.assert_allclose(backend.to_numpy(grads[k]), backend.to_numpy(g_ref[k]), err_msg=k, **close)
+
+
+def test_gradcheck_with_factors_computed_per_step(xp):
+    layer = _random_layer(xp, seed=12)
+    layer._factors_at_once_max = 0                       # the path taken by large batches
+    rng = np.random.default_rng(13)
+    report = gradcheck(layer, xp.asarray(rng.standard_normal((5, 2, 3))),
+                       (xp.asarray(0.8 * rng.standard_normal((2, 4))),))
+    assert report.max_error < 1e-7, report
+
+
+def test_caches_of_two_forward_calls_are_independent(xp):
+    """The buffers are per call: a second forward does not change the first one's y or cache."""
+    layer = _random_layer(xp, seed=14)
+    rng = np.random.default_rng(15)
+    x1, x2 = (xp.asarray(rng.standard_normal((4, 2, 3))) for _ in range(2))
+    dy = xp.asarray(rng.standard_normal((4, 2, 4)))
+    y1, c1 = layer.forward(x1)
+    y1_copy = backend.to_numpy(y1).copy()
+    _, ref = layer.backward(dy, c1)
+    layer.forward(x2)
+    _, again = layer.backward(dy, c1)
+    np.testing.assert_array_equal(backend.to_numpy(y1), y1_copy)
+    for k in NAMES:
+        np.testing.assert_array_equal(backend.to_numpy(again[k]), backend.to_numpy(ref[k]))
+
+
+def test_step_backward_on_the_cache_of_a_sequence(xp):
+    """What analysis code does: step_backward alone on cache.steps[t] gives the loop's δ(t)."""
+    layer = _random_layer(xp, seed=16)
+    rng = np.random.default_rng(17)
+    x = xp.asarray(rng.standard_normal((3, 2, 3)))
+    dy = xp.asarray(rng.standard_normal((3, 2, 4)))
+    y, cache = layer.forward(x)
+    (buffers_da, kwargs) = layer._backward_buffers(cache)
+    dstate = (xp.zeros((2, 4)),)
+    for t in (2, 1, 0):
+        da_alone, dstate_alone = layer.step_backward(layer.params, dy[t], dstate, cache.steps[t])
+        da_fast, dstate = layer.step_backward(layer.params, dy[t], dstate, cache.steps[t], **kwargs[t])
+        np.testing.assert_allclose(backend.to_numpy(da_alone), backend.to_numpy(da_fast), rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(backend.to_numpy(dstate_alone[0]), backend.to_numpy(dstate[0]), rtol=1e-14, atol=1e-15)
+        dstate = (dstate[0].copy(),)                     # the fast path reuses its scratch buffer
