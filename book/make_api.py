@@ -288,12 +288,23 @@ def module_section(modname: str, purpose: str) -> list[str]:
     return lines
 
 
-def main() -> int:
+def render() -> str:
+    """The text of ``book/api.md`` as the docstrings make it today."""
     out = [HEADER]
     for modname, purpose in MODULES:
         out += module_section(modname, purpose)
-    text = "\n".join(out).rstrip() + "\n"
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main() -> int:
+    text = render()
     path = ROOT / "book" / "api.md"
+    if "--check" in sys.argv[1:]:
+        if path.read_text(encoding="utf-8") != text:
+            print(f"{path.relative_to(ROOT)} is stale: run .venv/bin/python book/make_api.py")
+            return 1
+        print(f"{path.relative_to(ROOT)} is current")
+        return 0
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)} ({len(text.splitlines())} lines)")
     return 0
