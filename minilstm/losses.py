@@ -24,7 +24,12 @@ Losses:
 * :func:`cross_entropy` — softmax over ``K`` classes and the negative log-likelihood, for one
   class per step (indices or one-hot rows);
 * :func:`logistic` — an independent logistic unit per output and binary cross-entropy, for
-  multi-hot targets such as the set of possible next symbols of a Reber grammar.
+  multi-hot targets such as the set of possible next symbols of a Reber grammar;
+* :func:`logistic_mse` — an independent logistic unit per output and the squared error of its
+  activation, :math:`\ell = \tfrac12(\sigma(a) - \hat y)^2`: the output layer and error of
+  Hochreiter & Schmidhuber (1997). Its gradient at the pre-activation carries the factor
+  :math:`\sigma'(a) = \sigma(a)(1-\sigma(a))`, so it is smaller than :func:`logistic`'s
+  :math:`\sigma(a) - \hat y` and vanishes where an output saturates.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from .functional import sigmoid
 from .layers import log_softmax
 from .validate import check_array, check_same_backend
 
-__all__ = ["mse", "cross_entropy", "logistic"]
+__all__ = ["mse", "cross_entropy", "logistic", "logistic_mse"]
 
 
 def mse(y, target, mask=None):
@@ -111,6 +116,36 @@ def logistic(logits, target, mask=None):
     loss = float(xp.sum(per)) / B
     dlogits /= B
     return loss, dlogits
+
+
+def logistic_mse(logits, target, mask=None):
+    r"""Per-output logistic units with squared error, the 1997 paper's output layer and error.
+
+    .. math::
+
+        \hat o = \sigma(a), \qquad
+        L = \frac{1}{B}\sum_{t,b\in\text{mask}}\sum_k \tfrac12 (\hat o_{tbk} - \hat y_{tbk})^2, \qquad
+        \frac{\partial L}{\partial a} = m\,(\hat o - \hat y)\,\hat o\,(1 - \hat o)/B.
+
+    ``logits`` (the output units' net inputs) and ``target`` (float or bool, values in [0, 1]):
+    ``(T, B, K)`` or ``(B, K)``; ``mask``: ``(T, B)``/``(B,)`` bool or None. Returns
+    ``(loss, dlogits)``. Compared with :func:`logistic` (binary cross-entropy, gradient
+    :math:`\hat o - \hat y`) the step is at most a quarter as large and shrinks to 0 at a
+    saturated output, right or wrong.
+    """
+    xp, m = _prepare("logits", logits, mask)
+    _check_same_shape("target", target, "logits", logits)
+    t = _as_float_target("target", target, logits.dtype)
+    _check_unit_interval("target", t)
+    o = sigmoid(logits)
+    err = o - t
+    if m is not None:
+        err *= m
+    B = logits.shape[-2]
+    loss = 0.5 * float(xp.sum(err * err)) / B
+    err *= o * (1.0 - o)
+    err /= B
+    return loss, err
 
 
 # ---- checks shared by the losses -------------------------------------------------------------

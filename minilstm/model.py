@@ -6,8 +6,9 @@ r"""A recurrent layer with a readout and a loss: the networks the papers train.
     \hat y(t) = \phi(a^{\text{out}}(t)),
 
 where the output nonlinearity :math:`\phi` follows from the loss: identity for ``"mse"``, the
-logistic per output for ``"logistic"`` (multi-hot targets, e.g. the Reber predictions), softmax for
-``"cross_entropy"``. The 1997 networks have logistic output units; their outputs read only the
+logistic per output for ``"logistic"`` (binary cross-entropy; multi-hot targets, e.g. the Reber
+predictions) and ``"logistic_mse"`` (squared error of the logistic outputs: the 1997 paper's
+output layer and error), softmax for ``"cross_entropy"``. The 1997 networks have logistic output units; their outputs read only the
 cells' outputs :math:`y^c`, which is what ``core``'s ``y`` is.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["SequenceModel", "LOSSES"]
 LOSSES = {
     "mse": (losses.mse, lambda a: a),
     "logistic": (losses.logistic, lambda a: sigmoid(a)),
+    "logistic_mse": (losses.logistic_mse, lambda a: sigmoid(a)),
     "cross_entropy": (losses.cross_entropy, lambda a: softmax(a, axis=-1)),
 }
 
@@ -31,8 +33,8 @@ class SequenceModel:
 
     Parameters
     ----------
-    core : RNN, LSTM, GRU...; n_out : K outputs; loss : ``"mse"``, ``"logistic"`` or
-    ``"cross_entropy"``; readout_bias : the 1997 Exp. 1 outputs have none; init_scale, seed :
+    core : RNN, LSTM, GRU...; n_out : K outputs; loss : ``"mse"``, ``"logistic"``,
+    ``"logistic_mse"`` or ``"cross_entropy"``; readout_bias : the 1997 Exp. 1 outputs have none; init_scale, seed :
     the readout's uniform initialisation.
 
     ``params`` is a flat dict ``{"core.W_z": ..., "readout.W": ...}`` of the *same* arrays the

@@ -167,3 +167,17 @@ def test_the_paper_row_follows_the_learning_rate(tmp_path):
         "lr": 0.1, "n_train": 4, "n_test": 4, "check_every_steps": 10})
     assert r["published"]["mean"] == 21730 and "lr 0.1" in r["method"]["paper"]
     assert "variants" not in r["published"]
+
+
+def test_next_symbol_targets_are_the_actual_successor_within_the_legal_set():
+    from minilstm.experiments.loops import next_symbol_targets
+    from minilstm.tasks.reber import SYMBOLS, encode_strings
+    strings = ["BTBPVVETE", "BPBTSSXSEPE"]
+    b = encode_strings(strings, embedded=True)
+    y = next_symbol_targets(b)
+    for k, s in enumerate(strings):
+        L = len(s) - 1
+        got = "".join(SYMBOLS[i] for i in y[:L, k].argmax(axis=1))
+        assert got == s[1:]                                  # the symbol that actually follows
+        assert (y[:L, k].sum(axis=1) == 1).all() and (y[L:, k] == 0).all()
+        assert (b.y[:L, k][y[:L, k] > 0] == 1).all()         # always one of the legal ones

@@ -5,7 +5,7 @@ import pytest
 
 from minilstm import strict
 from minilstm.backend import get_array_module, to_numpy
-from minilstm.losses import cross_entropy, logistic, mse
+from minilstm.losses import cross_entropy, logistic, logistic_mse, mse
 
 T, B, K = 4, 3, 5
 
@@ -49,13 +49,17 @@ def reference(name, a, t, m):
     elif name == "cross_entropy":
         p = np.exp(a) / np.exp(a).sum(-1, keepdims=True)
         per = -np.log(np.take_along_axis(p, t[..., None], -1)[..., 0])
+    elif name == "logistic_mse":
+        s = 1 / (1 + np.exp(-a))
+        per = 0.5 * ((s - t) ** 2).sum(-1)
     else:
         s = 1 / (1 + np.exp(-a))
         per = -(t * np.log(s) + (1 - t) * np.log(1 - s)).sum(-1)
     return (w * per).sum() / n_seq
 
 
-LOSSES = {"mse": mse, "cross_entropy": cross_entropy, "logistic": logistic}
+LOSSES = {"mse": mse, "cross_entropy": cross_entropy, "logistic": logistic,
+          "logistic_mse": logistic_mse}
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -97,6 +101,25 @@ def test_mse_is_half_the_squared_error():
     loss, dy = mse(np.array([[3.0, 1.0]]), np.array([[1.0, 1.0]]))
     assert loss == 2.0
     np.testing.assert_array_equal(dy, [[2.0, 0.0]])
+
+
+def test_logistic_mse_is_the_1997_output_error(rng):
+    """σ outputs, E = ½Σ(t − y)², ∂E/∂net = (y − t)·y(1 − y): the same as the TrialBatch loss,
+    at most a quarter of the cross-entropy gradient, and 0 at a saturated output."""
+    from minilstm.trials import sigmoid_mse
+    a, t = rng.standard_normal((T, B, K)) * 3, rng.random((T, B, K))
+    m = make_mask(rng, (T, B))
+    loss, g = logistic_mse(a, t, m)
+    ref_loss, ref_g = sigmoid_mse(a, t, m)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-15)
+    _, g_ce = logistic(a, t, m)
+    assert (np.abs(g) <= np.abs(g_ce) / 4 + 1e-15).all()
+    _, g_sat = logistic_mse(np.array([[40.0, -40.0]]), np.array([[0.0, 1.0]]))
+    assert np.abs(g_sat).max() < 1e-15                         # saturated and wrong: no step
+    loss1, g1 = logistic_mse(np.zeros((1, 2)), np.array([[1.0, 0.0]]))
+    assert loss1 == 0.25                                        # ½(0.5² + 0.5²)
+    np.testing.assert_allclose(g1, [[-0.125, 0.125]])          # (0.5 − t)·0.25
 
 
 def test_cross_entropy_indices_and_one_hot_agree(xp, rng):
@@ -152,7 +175,8 @@ def test_stable_for_huge_logits(xp):
 def test_float32_inputs_give_float32_gradients(xp, rng):
     a = xp.asarray(rng.standard_normal((T, B, K)).astype(np.float32))
     for fn, t in ((mse, xp.zeros((T, B, K))), (cross_entropy, xp.zeros((T, B), dtype=np.int64)),
-                  (logistic, xp.zeros((T, B, K), dtype=np.float32))):
+                  (logistic, xp.zeros((T, B, K), dtype=np.float32)),
+                  (logistic_mse, xp.zeros((T, B, K), dtype=np.float32))):
         loss, g = fn(a, t)
         assert g.dtype == np.float32 and type(loss) is float
 

@@ -53,7 +53,7 @@ def _flat_views(core, buf):
 
 # ---- Exp. 1: the 1997 online rule ----------------------------------------------------------------
 def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None, time_limit=None,
-                      chunk=2048):
+                      chunk=2048, target="legal", error="squared"):
     r"""Train K packed 1997 LSTMs on the embedded Reber grammar with the truncated rule, online.
 
     Parameters
@@ -68,6 +68,10 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
         :func:`~minilstm.tasks.reber.reber_success`) runs after every ``check_every_steps`` time
         steps (about 11 steps per string); a trial's count is the number of strings it was
         shown up to that check.
+    target : ``"legal"`` — train on the set of legal next symbols (multi-hot, the batch's ``y``);
+        ``"next"`` — on the actual next symbol, one-hot (:func:`next_symbol_targets`).
+    error : ``"squared"`` — logistic outputs with E = ½Σ(ŷ − y)² (the paper's), so the error at an
+        output's net input is (ŷ − y)·ŷ(1 − ŷ); ``"cross_entropy"`` — ŷ − y.
 
     Each presented string is drawn uniformly (with replacement) from the trial's 256 training
     strings. A string is a sequence: the trial's activations and the rule's partials are reset
@@ -94,6 +98,11 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
     n_in, O, H, nb = tb.n_in, tb.n_out, core.n_cells // K, core.n_blocks // K
     n_gates = len(core.gates) if core.has_gate_state else 0
     xtr, xte = tb.pack([b.x for b in train]), tb.pack([b.x for b in test])
+    if target not in ("legal", "next"):
+        raise ValueError(f"target must be 'legal' or 'next', got {target!r}")
+    if error not in ("squared", "cross_entropy"):
+        raise ValueError(f"error must be 'squared' or 'cross_entropy', got {error!r}")
+    ytrain = [b.y if target == "legal" else next_symbol_targets(b) for b in train]
 
     frac = np.zeros(K)
 
@@ -123,7 +132,7 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
             L = int(train[k].lengths[b])
             start = np.zeros(L, bool)
             start[0] = True
-            pending[k].append((train[k].x[:L, b], train[k].y[:L, b], start, np.ones(L, bool)))
+            pending[k].append((train[k].x[:L, b], ytrain[k][:L, b], start, np.ones(L, bool)))
             shown[k] += 1
             rows += L
 
@@ -143,6 +152,7 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
     results = [dict(success=False, sequences_to_success=None, steps_to_success=None)
                for _ in range(K)]
     t0, step = time.perf_counter(), 0
+    squared = error == "squared"
     strings_done = np.zeros(K, dtype=np.int64)  # strings shown up to the current step
     stopped = False
     while not stopped and tb.active.any() and (strings_done[tb.active] < budget).any():
@@ -173,7 +183,9 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
                 rule.dc_dw *= kc[t][0][None, :, None, None]
             y_t = rule.forward(x[t])                         # (1, K·H)
             yhat = sigmoid(y_t @ W.T)                        # (1, K·O) logistic output units
-            d = (yhat - y[t]) * yhat * (1.0 - yhat) * m[t]   # ∂E(t)/∂net_out, E = ½Σ(ŷ−y)²
+            d = (yhat - y[t]) * m[t]                         # ∂E(t)/∂net_out, E = cross-entropy
+            if squared:
+                d *= yhat * (1.0 - yhat)                     # ∂E(t)/∂net_out, E = ½Σ(ŷ−y)²
             gflat[...] = 0.0
             rule.gradient(d @ W, into=gviews)                # Δ_t w of every core weight
             gW = d.T @ y_t                                   # (K·O, K·H)
@@ -212,6 +224,19 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
             min(strings_done[k], budget))
         r["solved_at_end"] = bool(final[k])
     return results
+
+
+def next_symbol_targets(batch):
+    """One-hot targets of the *actual* next symbol of each string of an embedded-Reber ``batch``
+    (Cleeremans et al. 1989; Smith & Zipser 1989): step t's target is the input at t + 1, and
+    at the last step (input: the penultimate T or P) the final ``E``. Shaped like ``batch.y``;
+    zero at padded steps."""
+    y = np.zeros_like(batch.y)
+    for b, L in enumerate(batch.lengths):
+        L = int(L)
+        y[:L - 1, b] = batch.x[1:L, b]
+        y[L - 1, b, SYMBOLS.index("E")] = 1.0
+    return y
 
 
 def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=None,
@@ -313,7 +338,7 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
         outs = tb.split(tb.outputs(a_out))
         grads = tb.backward(da, cache)
         if clip is not None:
-            _clip_per_trial(tb, grads, clip)
+            tb.clip_grad_norm(grads, clip)
         for k in active:
             b = bs[k]
             out = outs[k][:b.T]
@@ -367,19 +392,6 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
         results[k]["test_sequences"] = int(n_test)
         results[k]["test_mse"] = float(mse[k] / n_test)
     return results
-
-
-def _clip_per_trial(tb, grads, max_norm):
-    """Global-norm clipping (Pascanu et al. 2013) done per trial, so trials stay independent."""
-    xp = tb.xp
-    for k in np.flatnonzero(tb.active):
-        tm = tb.trial_mask(k)
-        sq = sum(float(xp.sum((g * tm[n]) ** 2)) for n, g in grads.items())
-        norm = math.sqrt(sq)
-        if norm > max_norm:
-            scale = max_norm / norm
-            for n, g in grads.items():
-                g -= (1.0 - scale) * g * tm[n]
 
 
 # ---- the continual embedded Reber stream ---------------------------------------------------------
@@ -524,7 +536,7 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
         state = cache[0].state
         grads = tb.backward(da, cache)
         if clip is not None:
-            _clip_per_trial(tb, grads, clip)
+            tb.clip_grad_norm(grads, clip)
         tb.step(opt, grads)
         in_stream += window
         presented = (u + 1) * per_update
