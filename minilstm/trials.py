@@ -290,6 +290,21 @@ class TrialBatch:
         trials' entries are 0). Multiply gradients by these (:meth:`mask_grads` does)."""
         return self._active_masks
 
+    def clip_grad_norm(self, grads, max_norm):
+        """Global-norm clipping (Pascanu et al. 2013) for each active trial on its own, in place.
+
+        Trial k's gradient :math:`g_k` (its entries of every array) is scaled by
+        ``max_norm / ‖g_k‖`` when ``‖g_k‖ > max_norm``, so one trial's norm never touches
+        another's and trials stay independent.
+        """
+        xp = self.xp
+        for k in np.flatnonzero(self.active):
+            tm = self.trial_mask(k)
+            norm = float(sum(float(xp.sum((g * tm[n]) ** 2)) for n, g in grads.items())) ** 0.5
+            if norm > max_norm:
+                for n, g in grads.items():
+                    g -= (1.0 - max_norm / norm) * g * tm[n]
+
     def trial_mask(self, k) -> dict:
         """``{name: 0/1 array}`` selecting trial k's entries of every wide parameter."""
         if self._trial_masks is None:

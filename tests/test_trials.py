@@ -150,3 +150,31 @@ def test_bad_inputs_are_refused():
     tb = TrialBatch([_lstm4(0, "numpy"), _lstm4(1, "numpy")])
     with pytest.raises(ValueError, match="expected 2 arrays"):
         tb.pack([np.zeros((3, 1, 2))])
+
+
+def test_per_trial_clipping_equals_clipping_each_trial_alone():
+    from minilstm.optim import clip_grad_norm
+    K, B = 3, 2
+    tb = TrialBatch([_lstm4(s, "numpy") for s in range(K)], loss="mse")
+    rngs = [np.random.default_rng(7 + k) for k in range(K)]
+    bs = [TASKS["adding"](B, rngs[k], T=12) for k in range(K)]
+    x, y, m = tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
+    _, _, cache, da = tb.loss(x, y, m)
+    grads = tb.backward(da, cache)
+    scale = [1.0, 3.0, 1e-6]   # trials 0 and 1 get clipped, trial 2 (tiny) is left as it is
+    for k, s in enumerate(scale):
+        for n, g in grads.items():
+            g *= np.where(tb.trial_mask(k)[n] > 0, s, 1.0)
+    norms = [np.sqrt(sum(float(np.sum((g * tb.trial_mask(k)[n]) ** 2)) for n, g in grads.items()))
+             for k in range(K)]
+    limit = 0.5 * min(norms[:2])
+    assert norms[2] < limit
+    expected = []
+    for k in range(K):
+        gk = {n: g * tb.trial_mask(k)[n] for n, g in grads.items()}
+        clip_grad_norm(gk, limit)
+        expected.append(gk)
+    tb.clip_grad_norm(grads, limit)
+    for k in range(K):
+        for n, g in grads.items():
+            np.testing.assert_allclose(g * tb.trial_mask(k)[n], expected[k][n], rtol=1e-12, atol=1e-15)
