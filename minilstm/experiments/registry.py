@@ -241,6 +241,31 @@ _CERG_DEFAULTS = dict(blocks=4, cells_per_block=2, init_scale=0.2, output_bias=T
                       window=50, stream_len=1_000, lr=0.01, clip=None, check_every=50_000,
                       test_len=100_000, final_test_len=1_000_000)
 
+
+def _cerg_experiment(forget: bool) -> Experiment:
+    """The continual embedded Reber stream of Gers et al. (2000), with or without forget gates."""
+    kind = "LSTM with forget gates" if forget else "LSTM 1997 (no forget gate)"
+    return Experiment(
+        name="cerg_forget" if forget else "cerg_no_forget",
+        title=("Gers et al. (2000): continual embedded Reber stream, "
+               + ("LSTM with forget gates" if forget else "standard LSTM (no forget gates)")
+               + ", 4 blocks x 2 cells"),
+        summary=("continual embedded Reber, 4x2 LSTM with forget gates, no resets; truncated BPTT+Adam"
+                 if forget else
+                 "continual embedded Reber, 4x2 LSTM without forget gates, no resets (expected to fail)"),
+        defaults=dict(_CERG_DEFAULTS), trials=10, budget=2_000_000, unit="symbols",
+        ours=_cerg_words,
+        net=lambda c: (f"{kind}, {c['blocks']} blocks x {c['cells_per_block']} cells, "
+                       "fully recurrent, g=4s-2, h=2s-1, input/output-gate biases -0.5..-2.0, "
+                       + ("forget-gate biases +0.5..+2.0, " if forget else "")
+                       + f"init U[-{c['init_scale']}, {c['init_scale']}]"),
+        build=_build_cerg(forget), loss="sigmoid_mse", train=_run_cerg, check=_cerg_check,
+        notes=["truncated BPTT + Adam instead of the online rule",
+               "training streams of stream_len symbols (default 1,000; paper 10^5); the stop test "
+               "is test_len successive symbols, the paper's 10^6 is tested once at the end"],
+    )
+
+
 EXPERIMENTS = {
     "exp1_reber": Experiment(
         name="exp1_reber",
@@ -314,34 +339,8 @@ EXPERIMENTS = {
                "stopping rule read as for Exp. 4: the 2,000 most recent sequences classified "
                "correctly (all output errors < 0.3) and mean training error < 0.1"],
     ),
-    "cerg_forget": Experiment(
-        name="cerg_forget",
-        title="Gers et al. (2000): continual embedded Reber stream, LSTM with forget gates, 4 blocks x 2 cells",
-        summary="continual embedded Reber, 4x2 LSTM with forget gates, no resets; truncated BPTT+Adam",
-        defaults=dict(_CERG_DEFAULTS), trials=10, budget=2_000_000, unit="symbols",
-        ours=_cerg_words,
-        net=lambda c: (f"LSTM with forget gates, {c['blocks']} blocks x {c['cells_per_block']} cells, "
-                       "fully recurrent, g=4s-2, h=2s-1, input/output-gate biases -0.5..-2.0, "
-                       f"forget-gate biases +0.5..+2.0, init U[-{c['init_scale']}, {c['init_scale']}]"),
-        build=_build_cerg(True), loss="sigmoid_mse", train=_run_cerg, check=_cerg_check,
-        notes=["truncated BPTT + Adam instead of the online rule",
-               "training streams of stream_len symbols (default 1,000; paper 10^5); the stop test "
-               "is test_len successive symbols, the paper's 10^6 is tested once at the end"],
-    ),
-    "cerg_no_forget": Experiment(
-        name="cerg_no_forget",
-        title="Gers et al. (2000): continual embedded Reber stream, standard LSTM (no forget gates), 4 blocks x 2 cells",
-        summary="continual embedded Reber, 4x2 LSTM without forget gates, no resets (expected to fail)",
-        defaults=dict(_CERG_DEFAULTS), trials=10, budget=2_000_000, unit="symbols",
-        ours=_cerg_words,
-        net=lambda c: (f"LSTM 1997 (no forget gate), {c['blocks']} blocks x {c['cells_per_block']} "
-                       "cells, fully recurrent, g=4s-2, h=2s-1, input/output-gate biases "
-                       f"-0.5..-2.0, init U[-{c['init_scale']}, {c['init_scale']}]"),
-        build=_build_cerg(False), loss="sigmoid_mse", train=_run_cerg, check=_cerg_check,
-        notes=["truncated BPTT + Adam instead of the online rule",
-               "training streams of stream_len symbols (default 1,000; paper 10^5); the stop test "
-               "is test_len successive symbols, the paper's 10^6 is tested once at the end"],
-    ),
+    "cerg_forget": _cerg_experiment(forget=True),
+    "cerg_no_forget": _cerg_experiment(forget=False),
     "elman_adding": Experiment(
         name="elman_adding",
         title="Baseline: Elman RNN on the adding problem, T = 100 (same budget, optimizer and criterion as exp4_adding)",
