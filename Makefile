@@ -22,6 +22,17 @@ STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# Stored notebook outputs are compared bit for bit, and a training run amplifies a last-bit
+# difference into a different result. NumPy and OpenBLAS pick their SIMD kernels from the CPU
+# (AVX2 here, AVX-512 elsewhere), which changes rounding: on x86-64, pin both to the AVX2 kernels
+# (x86-64-v3, which every CPU of the last decade has) and fix the BLAS thread count, so that the
+# outputs are the same on every such machine. Other architectures run with their own defaults.
+ifeq ($(shell uname -m),x86_64)
+export OPENBLAS_CORETYPE        := Haswell
+export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
+endif
+export OPENBLAS_NUM_THREADS := 2
+
 JB       := $(BIN)/jupyter-book
 JB_FLAGS := -W -n --keep-going
 BUILD    := _build
