@@ -25,13 +25,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stored notebook outputs are compared bit for bit, and a training run amplifies a last-bit
 # difference into a different result. NumPy and OpenBLAS pick their SIMD kernels from the CPU
 # (AVX2 here, AVX-512 elsewhere), which changes rounding: on x86-64, pin both to the AVX2 kernels
-# (x86-64-v3, which every CPU of the last decade has) and fix the BLAS thread count, so that the
-# outputs are the same on every such machine. Other architectures run with their own defaults.
+# (x86-64-v3, which every CPU of the last decade has), so that the outputs are the same on every
+# such machine. Other architectures run with their own defaults. Notebook runs also fix the BLAS
+# thread count (NB_THREADS): one thread rounds float32 products differently from two or more.
 ifeq ($(shell uname -m),x86_64)
 export OPENBLAS_CORETYPE        := Haswell
 export NPY_DISABLE_CPU_FEATURES := X86_V4 AVX512_ICL AVX512_SPR
 endif
-export OPENBLAS_NUM_THREADS := 2
+NB_THREADS := OPENBLAS_NUM_THREADS=2
 
 JB       := $(BIN)/jupyter-book
 JB_FLAGS := -W -n --keep-going
@@ -90,7 +91,7 @@ ifeq ($(EXECUTE),1)
 	  || { echo "Makefile: no 'execute_notebooks:' key found in _config.yml" >&2; exit 1; }
 	@echo "==> EXECUTE=1: every chapter is re-executed ($(EXEC_CONFIG): execute_notebooks: force)"
 endif
-	$(call step,$(strip jupyter-book build $(JB_FLAGS) $(BOOK_FLAGS) .),env -u MPLBACKEND $(JB) build $(JB_FLAGS) $(BOOK_FLAGS) .)
+	$(call step,$(strip jupyter-book build $(JB_FLAGS) $(BOOK_FLAGS) .),env -u MPLBACKEND $(NB_THREADS) $(JB) build $(JB_FLAGS) $(BOOK_FLAGS) .)
 	@echo
 	@echo "The book is at: file://$(CURDIR)/$(BUILD)/html/index.html"
 
@@ -113,7 +114,7 @@ export EXECUTE_NOTEBOOK
 outputs: $(STAMP)
 	@for nb in $(NB); do \
 	  echo "==> executing $$nb"; \
-	  env -u MPLBACKEND $(BIN)/python -c "$$EXECUTE_NOTEBOOK" "$$nb" $(CELL_TIMEOUT); \
+	  env -u MPLBACKEND $(NB_THREADS) $(BIN)/python -c "$$EXECUTE_NOTEBOOK" "$$nb" $(CELL_TIMEOUT); \
 	done
 
 # ----------------------------------------------------------------------------- tests
@@ -123,7 +124,7 @@ UNIT_TESTS     := MPLBACKEND=Agg $(BIN)/python -m pytest tests
 # plt.show() into a warning on stderr). A cell that runs longer than CELL_TIMEOUT seconds fails;
 # keep it equal to `execute: timeout` in _config.yml (the same budget in EXECUTE=1 builds).
 CELL_TIMEOUT   := 120
-NOTEBOOK_TESTS := env -u MPLBACKEND $(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with book/sanitize.cfg \
+NOTEBOOK_TESTS := env -u MPLBACKEND $(NB_THREADS) $(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with book/sanitize.cfg \
                   --nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider
 BOOK_TEST      := $(JB) build $(JB_FLAGS) --all .
 
