@@ -84,6 +84,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import backend as _backend
+from . import lstm_fused as _fused
 from .functional import activation as _activation, sigmoid as _sigmoid
 from .recurrent import Recurrent
 
@@ -332,13 +333,18 @@ class LSTM(Recurrent):
         return v if S == 1 else v.reshape(v.shape[0], self.n_blocks, S).sum(axis=2)
 
     # ---- one step ---------------------------------------------------------------------------
-    def step_forward(self, params, a_t, state):
+    def step_forward(self, params, a_t, state, fused=None):
         r"""One step forward; stateless (reads only ``params``, ``a_t``, ``state``).
 
         ``a_t (B, G)`` is the step's input projection :math:`W x(t) + b` (from :meth:`project`);
         ``state`` is ``(y(t-1), c(t-1)[, gates(t-1)])``. Returns ``y(t) (B, H)``, the new state
-        and the cache :class:`LSTMStep`.
+        and the cache :class:`LSTMStep`. ``fused``: the sequence loop's buffers for the fast path
+        (:mod:`minilstm.lstm_fused`; ``a_t`` is then overwritten with the activations); leave it
+        None when calling the step on its own.
         """
+        if fused is not None:
+            y, c, z, i, f, o = _fused.step_forward(self, a_t, state, *fused)
+            return y, (y, c), LSTMStep(state[0], state[1], a_t, z, i, f, o, c, fused[3])
         xp, H, cols = self.xp, self.n_cells, self.cols
         y_prev, c_prev = state[0], state[1]
         u_prev = xp.concatenate([y_prev, state[2]], axis=1) if self.has_gate_state else y_prev
@@ -369,13 +375,16 @@ class LSTM(Recurrent):
         state = (y, c, a[:, H:]) if self.has_gate_state else (y, c)
         return y, state, LSTMStep(u_prev, c_prev, a, z, i, f, o, c, hc)
 
-    def step_backward(self, params, dy_t, dstate, cache_t):
+    def step_backward(self, params, dy_t, dstate, cache_t, fused=None):
         r"""One step of BPTT; stateless. See the module docstring for the equations.
 
         ``dy_t (B, H)`` is :math:`\partial E/\partial y(t)` from above; ``dstate`` the total
         derivative at ``state(t)`` from later steps. Returns ``delta (B, G)`` (the error at the
         pre-activations, columns ``[z | i | f | o]``) and the derivative at ``state(t-1)``.
+        ``fused``: the sequence loop's buffers for the fast path (:mod:`minilstm.lstm_fused`).
         """
+        if fused is not None:
+            return _fused.step_backward(self, dy_t, dstate, cache_t, *fused)
         xp, H, cols = self.xp, self.n_cells, self.cols
         s = cache_t
         dy = dy_t + dstate[0]                                # ȳ(t)
@@ -429,6 +438,16 @@ class LSTM(Recurrent):
 
     _project = project
 
+    # ---- the sequence loop's fast path (see minilstm.recurrent and minilstm.lstm_fused) ---------
+    #: B·H up to which the backward factors are computed for all steps at once (else per step).
+    _factors_at_once_max = _fused.FACTORS_AT_ONCE_MAX
+
+    def _sequence_buffers(self, a, state0):
+        return _fused.sequence_buffers(self, a, state0) if _fused.eligible(self) else None
+
+    def _backward_buffers(self, cache):
+        return _fused.backward_buffers(self, cache) if "A" in cache.extra else None
+
     def _weight_grads(self, x, da, cache):
         xp, H, cols = self.xp, self.n_cells, self.cols
         T, B, I = x.shape
@@ -443,7 +462,10 @@ class LSTM(Recurrent):
             grads[k] = dflat[offset:offset + n].reshape(shp)
             offset += n
         self._span(dflat, *self._W)[...] = d2.T @ x2                            # ∂E/∂W (G, I)
-        u2 = xp.stack([s.u_prev for s in cache.steps]).reshape(TB, self.U)      # (T·B, U)
+        if "Y" in cache.extra:                                                  # fast path: a view
+            u2 = cache.extra["Y"][:-1].reshape(TB, self.U)                      # (T·B, U)
+        else:
+            u2 = xp.stack([s.u_prev for s in cache.steps]).reshape(TB, self.U)  # (T·B, U)
         if self._R_uniform:
             self._span(dflat, *self._R_groups[0])[...] = d2.T @ u2              # ∂E/∂R (G, U)
         else:

@@ -1,0 +1,32 @@
+"""The shared sequence loop (minilstm.recurrent): properties every layer's fast path must keep."""
+import numpy as np
+import pytest
+
+from minilstm import backend
+from minilstm.gru import GRU
+from minilstm.lstm import LSTM
+from minilstm.rnn import RNN
+
+from reference_lstm import randomize
+
+LAYERS = {"gru": lambda b: GRU(3, 4, backend=b), "lstm": lambda b: LSTM(3, 4, backend=b),
+          "lstm_peepholes": lambda b: LSTM(3, 4, peepholes=True, backend=b),
+          "rnn": lambda b: RNN(3, 4, backend=b)}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_caches_of_two_forward_calls_are_independent(xp, name):
+    """The buffers are per call: a second forward does not change the first one's y or cache."""
+    layer = randomize(LAYERS[name](backend.backend_name(xp)), seed=14)
+    rng = np.random.default_rng(15)
+    x1, x2 = (xp.asarray(rng.standard_normal((4, 2, 3))) for _ in range(2))
+    dy = xp.asarray(rng.standard_normal((4, 2, 4)))
+    y1, c1 = layer.forward(x1)
+    y1_copy = backend.to_numpy(y1).copy()
+    _, ref = layer.backward(dy, c1)
+    layer.forward(x2)
+    _, again = layer.backward(dy, c1)
+    np.testing.assert_array_equal(backend.to_numpy(y1), y1_copy)
+    assert set(again) == set(layer.params)
+    for k in ref:
+        np.testing.assert_array_equal(backend.to_numpy(again[k]), backend.to_numpy(ref[k]))
