@@ -10,10 +10,14 @@ functions of :class:`~minilstm.lstm.LSTM`; the tests check that both paths agree
 With S = 1 the pre-activation columns are ``[z | i | f | o]``, H each (G = 4H). What changes
 against the plain step, and why it computes the same function:
 
-* **One tanh for all four units.** :math:`\sigma(a) = \tfrac12\tanh(a/2) + \tfrac12`. The gate
-  columns of the input projection ``a (T, B, G)`` and of the recurrent weights are halved once per
-  sequence (multiplying by ½ is exact in binary floating point), so that one ``tanh`` over the
-  ``(B, G)`` step gives :math:`z` and :math:`2\sigma - 1` of the gates; two in-place calls finish σ.
+* **One exponential for all four units.** :math:`\sigma(a) = 1/(1 + e^{-a})` and
+  :math:`\tanh a = 2\sigma(2a) - 1`. The columns of the input projection ``a (T, B, G)`` and of
+  the recurrent weights are scaled once per sequence, the z columns by −2 and the gate columns
+  by −1 (both exact in binary floating point), so that one ``exp``, one ``+ 1`` and one
+  reciprocal over the ``(B, G)`` step give σ of every column; two calls on the z columns finish
+  :math:`z = 2\sigma(2\,\text{net}_z) - 1`. (NumPy's float64 ``tanh`` costs about twice its
+  ``exp`` on CPUs without AVX-512; :math:`e^{-a}` may overflow to ``inf`` for very negative
+  ``a``, which gives the exact limit σ = 0: those warnings are silenced for the loop.)
 * **Buffers for all T steps, allocated once:** :math:`y(0..T)` ``(T+1, B, H)`` (so that
   :math:`u(t-1) = y(t-1)` of every step is the view ``Y[:-1]``, no stacking for the weight
   gradients), :math:`c(0..T)` ``(T+1, B, H)``, :math:`h(c)` ``(T, B, H)``; the activations are
@@ -38,6 +42,8 @@ against the plain step, and why it computes the same function:
 """
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["eligible", "sequence_buffers", "step_forward", "backward_factors", "backward_buffers",
            "step_backward"]
 
@@ -58,34 +64,37 @@ def sequence_buffers(layer, a, state0):
     """
     xp, H, dt = layer.xp, layer.n_cells, layer.dtype
     T, B, G = a.shape
-    a[:, :, H:] *= 0.5                                    # gate columns: σ(a) = ½·tanh(a/2) + ½
+    scale = xp.asarray(np.concatenate([np.full(H, -2.0), np.full(G - H, -1.0)]).astype(dt))
+    a *= scale                                            # (T, B, G): −2·net_z, −net_gates
     R = layer._span(layer.flat, *layer._R_groups[0])      # (G, H), a view of the parameters
     R_T = xp.empty((H, G), dtype=dt)                      # (H, G) contiguous: u @ R_T is one product
     R_T[...] = R.T
-    R_T[:, H:] *= 0.5
+    R_T *= scale
     Y = xp.empty((T + 1, B, H), dtype=dt)                 # y(0) … y(T)
     C = xp.empty((T + 1, B, H), dtype=dt)                 # c(0) … c(T)
     Y[0], C[0] = state0[0], state0[1]
     HC = xp.empty((T, B, H), dtype=dt)                    # h(c(t))
     rec, iz = xp.empty((B, G), dtype=dt), xp.empty((B, H), dtype=dt)   # scratch, reused
-    half = xp.asarray(0.5, dtype=dt)        # a 0-d array: cheaper per call than a Python float
-    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, half)} for t in range(T)]
+    one, two = xp.asarray(1.0, dtype=dt), xp.asarray(2.0, dtype=dt)  # 0-d: cheaper than a float
+    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, one, two)} for t in range(T)]
     return Y[1:], step_kwargs, {"Y": Y, "C": C, "HC": HC, "A": a}
 
 
-def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, half):
-    r"""One step, written into the buffers: ``a_t (B, 4H)`` (gate columns halved) becomes
+def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, one, two):
+    r"""One step, written into the buffers: ``a_t (B, 4H)`` (scaled by −2 and −1) becomes
     ``[z | i | f | o]``, then :math:`c = f\odot c(t-1) + i\odot z` and :math:`y = o\odot\tanh c`.
     Returns ``(y, c, z, i, f, o)``, the new arrays (views into the buffers)."""
     xp, H = layer.xp, layer.n_cells
     y_prev, c_prev = state
-    xp.dot(y_prev, R_T, out=rec)                          # (B, G) recurrent part, gates halved
+    xp.dot(y_prev, R_T, out=rec)                          # (B, G) recurrent part, scaled
     a_t += rec
-    xp.tanh(a_t, out=a_t)                                 # z = tanh(·); gates: tanh(·/2)
-    gates = a_t[:, H:]
-    gates *= half
-    gates += half                                         # i, f, o = σ(·)
-    z, i, f, o = a_t[:, :H], a_t[:, H:2 * H], a_t[:, 2 * H:3 * H], a_t[:, 3 * H:]
+    xp.exp(a_t, out=a_t)
+    a_t += one
+    xp.reciprocal(a_t, out=a_t)                           # σ(2 net_z), σ(net_i), σ(net_f), σ(net_o)
+    z = a_t[:, :H]
+    z *= two
+    z -= one                                              # z = 2σ(2 net_z) − 1 = tanh(net_z)
+    i, f, o = a_t[:, H:2 * H], a_t[:, 2 * H:3 * H], a_t[:, 3 * H:]
     xp.multiply(f, c_prev, out=c)
     xp.multiply(i, z, out=iz)
     c += iz                                               # c(t) = f ⊙ c(t−1) + i ⊙ z

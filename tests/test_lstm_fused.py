@@ -106,3 +106,23 @@ def test_plain_step_backward_on_the_fast_path_cache(xp):
         _close(da, da_p, rtol=1e-12, atol=1e-13)
         for a, b in zip(ds, ds_p):
             _close(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_saturated_units_give_exact_limits_without_warnings(xp):
+    """Pre-activations in the thousands (e^{−a} overflows in float32 and float64): σ reaches
+    exactly 0 or 1, no RuntimeWarning, no NaN, and the same values as the plain steps."""
+    import warnings
+    for dtype in ("float32", "float64"):
+        layer = randomize(LSTM(2, 3, dtype=dtype, backend=backend.backend_name(xp)), seed=48, scale=1.0)
+        layer.flat[...] *= 100.0
+        x = xp.asarray(np.array([[[10.0, -10.0]], [[-10.0, 10.0]]], dtype=dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y, cache = layer.forward(x)
+        y_p, _ = _plain(layer).forward(x)
+        assert "A" in cache.extra
+        act = backend.to_numpy(cache.extra["A"])
+        gates = act[..., 3:]                                    # columns [z | i | f | o], H = 3
+        assert np.isfinite(act).all() and ((gates >= 0) & (gates <= 1)).all()
+        assert np.isin(gates, (0.0, 1.0)).mean() > 0.5          # most gates exactly at a limit
+        _close(y, y_p, rtol=0, atol=1e-6)
