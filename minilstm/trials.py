@@ -67,11 +67,16 @@ wide layer; one step of the 276-weight Exp. 1 net took 0.4 ms for one trial and 
 would scale as K, but it needs a trial axis inside every layer; block-diagonal packing reuses
 the layers as they are.
 
-One caution: ``0 · inf = NaN``. If one trial's activations overflowed, the wide product would
-spread NaN to every trial. The 1997 units are bounded (σ, g, h squash; the CEC grows at most
-linearly), and :meth:`TrialBatch.step` checks every trial's parameters after every update and
-freezes a trial whose update was not finite (keeping its last good weights), so one diverging
-trial cannot poison the others.
+One caution: ``0 · inf = NaN``. A mask is therefore applied by *selection*,
+:math:`g \leftarrow \text{where}(M > 0,\ g,\ 0)`, never by multiplication: a trial whose
+gradient overflowed (inf in its block, and in the off-block entries of its rows and columns)
+leaves exactly 0 in every entry that is not its own, instead of NaN. :meth:`TrialBatch.step`
+checks every trial's parameters after every update and freezes a trial whose update was not
+finite at its last good weights, recording the update in ``diverged_at``; its optimizer state
+(Adam's m and v may hold inf or NaN in its block from then on) is kept out of the parameters by
+the same selection. If one trial's *activations* overflowed, the wide product would still spread
+NaN to every trial; the 1997 units are bounded (σ, g, h squash; the CEC grows at most linearly)
+and a frozen trial keeps finite weights, so that does not happen.
 """
 from __future__ import annotations
 
@@ -86,7 +91,14 @@ from .lstm import LSTM
 from .model import SequenceModel
 from .rnn import RNN
 
-__all__ = ["TrialBatch", "axis_kinds", "widen_core", "LOSSES", "sigmoid_mse"]
+__all__ = ["TrialBatch", "axis_kinds", "widen_core", "LOSSES", "sigmoid_mse", "select"]
+
+
+def select(mask, a):
+    """``where(mask > 0, a, 0)``: the entries of ``a`` that ``mask`` keeps, exactly 0 elsewhere,
+    even where ``a`` is inf or NaN (``a * mask`` would give NaN there). Any backend."""
+    xp = _backend.get_array_module(a)
+    return xp.where(mask > 0, a, 0.0)
 
 
 # ---- losses, with the outputs' nonlinearity ----------------------------------------------------
@@ -198,6 +210,10 @@ class TrialBatch:
     masks : ``{name: 0/1 array}`` of the wide parameters' shapes, on the model's backend.
     K, n_in, n_out : trials, and one trial's input and output sizes.
     active : host bool array ``(K,)``: trials still training (see :meth:`freeze`).
+    diverged : host bool array ``(K,)``: trials frozen because an update was not finite.
+    diverged_at : list of K ints or None: the update (0-based count of :meth:`step` calls, or the
+        caller's own count passed to :meth:`mark_diverged`) whose result was not finite.
+    updates : the number of :meth:`step` calls so far.
 
     Shapes: inputs of trial k ``(T_k, B, n_in)``; packed ``(T, B, K·n_in)`` with T = max T_k;
     outputs ``(T, B, K·n_out)``, trial k's in columns ``k·n_out .. (k+1)·n_out − 1``.
@@ -258,6 +274,8 @@ class TrialBatch:
         self._frozen = {name: xp.zeros_like(p) for name, p in self.model.params.items()}
         self._active_masks = dict(self.masks)
         self.diverged = np.zeros(K, dtype=bool)
+        self.diverged_at = [None] * K
+        self.updates = 0
 
     # ---- basics ---------------------------------------------------------------------------------
     @property
@@ -300,10 +318,10 @@ class TrialBatch:
         xp = self.xp
         for k in np.flatnonzero(self.active):
             tm = self.trial_mask(k)
-            norm = float(sum(float(xp.sum((g * tm[n]) ** 2)) for n, g in grads.items())) ** 0.5
+            norm = float(sum(float(xp.sum(select(tm[n], g) ** 2)) for n, g in grads.items())) ** 0.5
             if norm > max_norm:
                 for n, g in grads.items():
-                    g -= (1.0 - max_norm / norm) * g * tm[n]
+                    g -= (1.0 - max_norm / norm) * select(tm[n], g)
 
     def trial_mask(self, k) -> dict:
         """``{name: 0/1 array}`` selecting trial k's entries of every wide parameter."""
@@ -378,9 +396,10 @@ class TrialBatch:
         return losses, a_out, cache, xp.concatenate(parts, axis=-1)
 
     def mask_grads(self, grads):
-        """Zero every off-block (and every frozen trial's) gradient entry, in place."""
+        """Zero every off-block (and every frozen trial's) gradient entry, in place, by selection
+        (:func:`select`), so an inf in one trial's rows leaves 0, not NaN, in the others'."""
         for name, g in grads.items():
-            g *= self._active_masks[name]
+            g[...] = select(self._active_masks[name], g)
         return grads
 
     def backward(self, da_out, cache):
@@ -391,29 +410,39 @@ class TrialBatch:
     def step(self, optimizer, grads):
         """``optimizer.step(grads)`` (grads already masked), then keep frozen trials fixed and
         check every trial's weights; a trial whose update is not finite is frozen at its last
-        good weights and flagged in ``diverged``. Returns the trials frozen by this call."""
-        xp = self.xp
+        good weights (:meth:`mark_diverged`). Returns the trials frozen by this call."""
         before = {k: p.copy() for k, p in self.model.params.items()}
         optimizer.step(grads)
-        for name, p in self.model.params.items():
-            p *= self._active_masks[name]
-            p += self._frozen[name]
-        bad = []
-        if not all(bool(xp.isfinite(p).all()) for p in self.model.params.values()):
-            for k in np.flatnonzero(self.active):
-                tm = self.trial_mask(k)
-                ok = all(bool(xp.isfinite(xp.where(tm[n] > 0, p, 0.0)).all())
-                         for n, p in self.model.params.items())
-                if not ok:
-                    bad.append(int(k))
-            for name, p in self.model.params.items():       # restore the bad trials
-                for k in bad:
-                    tm = self.trial_mask(k)[name]
-                    p[...] = xp.where(tm > 0, before[name], p)
-            for k in bad:
-                self.diverged[k] = True
-                self.freeze(k)
+        for name, p in self.model.params.items():           # off-block 0, frozen trials fixed
+            p[...] = self.xp.where(self._active_masks[name] > 0, p, self._frozen[name])
+        bad = self.nonfinite_trials(self.model.params)
+        for k in bad:
+            self.restore_trial(self.model.params, before, k)
+            self.mark_diverged(k, self.updates)
+        self.updates += 1
         return bad
+
+    def nonfinite_trials(self, arrays) -> list:
+        """The active trials with a NaN or inf among their entries of ``arrays`` (a dict with
+        the names and shapes of ``params``)."""
+        xp = self.xp
+        if all(bool(xp.isfinite(a).all()) for a in arrays.values()):
+            return []
+        return [int(k) for k in np.flatnonzero(self.active)
+                if not all(bool(xp.isfinite(select(self.trial_mask(k)[n], a)).all())
+                           for n, a in arrays.items())]
+
+    def restore_trial(self, arrays, saved, k):
+        """Write trial k's entries of ``saved`` back into ``arrays`` (dicts like ``params``)."""
+        tm = self.trial_mask(k)
+        for n, a in arrays.items():
+            a[...] = self.xp.where(tm[n] > 0, saved[n], a)
+
+    def mark_diverged(self, k, update):
+        """Record that trial k's ``update`` was not finite and freeze it (:meth:`freeze`)."""
+        self.diverged[k] = True
+        self.diverged_at[k] = int(update)
+        self.freeze(k)
 
     def freeze(self, k):
         """Stop training trial k: its current weights are kept, whatever the optimizer does."""
@@ -423,5 +452,5 @@ class TrialBatch:
         self.active[k] = False
         tm = self.trial_mask(k)
         for name, p in self.model.params.items():
-            self._frozen[name] += tm[name] * p
+            self._frozen[name] += select(tm[name], p)
             self._active_masks[name] = self._active_masks[name] * (1.0 - tm[name])

@@ -119,10 +119,59 @@ def test_a_diverging_trial_is_frozen_without_touching_the_others():
     grads["core.b_z"][:] = 1.0 * backend.to_numpy(tb.masks["core.b_z"])
     before0 = tb.trial_params(0)
     bad = tb.step(opt, grads)
-    assert bad == [1] and tb.diverged[1] and not tb.active[1]
+    assert bad == [1] and tb.diverged[1] and not tb.active[1] and tb.diverged_at == [None, 0]
     assert all(np.isfinite(p).all() for p in tb.params.values())
     after0 = tb.trial_params(0)
     np.testing.assert_allclose(after0["core.b_z"], before0["core.b_z"] - 0.1)
+
+
+@pytest.mark.parametrize("xp_name", ["numpy", "strict"])
+def test_an_overflowing_gradient_of_one_trial_leaves_the_others_as_if_it_were_absent(xp_name):
+    """Trial 1's targets jump to 1e308 at update 2: its readout-bias gradient overflows and its
+    update is not finite. Its rows of ``W_z``'s gradient are also set to inf across *all*
+    columns, off-block ones included, as an overflow of the sum over t of δ_z(t) x(t)ᵀ in its
+    rows would leave them (these small nets do not reach that on their own). The other trials must
+    go on exactly as a batch without trial 1 would, and every later forward pass must stay finite:
+    inf · 0 = NaN must not reach them through the masks or through Adam's state of the frozen
+    trial."""
+    def run(seeds, poison=None, steps=6):
+        tb = TrialBatch([_lstm4(s, xp_name) for s in seeds], loss="mse")
+        opt = Adam(tb.params, lr=0.01)
+        rngs = [np.random.default_rng(100 + s) for s in seeds]
+        for step in range(steps):
+            xs = [r.uniform(-1, 1, (12, 4, 2)) for r in rngs]
+            ys = [0.3 * np.cumsum(x[..., :1], axis=0) for x in xs]   # a target at every step
+            if step == 2 and poison is not None:
+                ys[poison] = np.full_like(ys[poison], 1e308)
+            losses, _, cache, da = tb.loss(tb.pack(xs), tb.pack(ys))
+            grads = tb.model.backward(da, cache)
+            if step == 2 and poison is not None:
+                assert not np.isfinite(backend.to_numpy(grads["readout.b"])).all()
+                rows = tb._ix["core.W_z"][poison][0].ravel()
+                g = backend.to_numpy(grads["core.W_z"]).copy()
+                g[rows, :] = np.inf
+                grads["core.W_z"] = tb.xp.asarray(g)
+            tb.mask_grads(grads)
+            if step == 2 and poison is not None:       # inf stays in trial 1's block only
+                for name, g in grads.items():
+                    outside = backend.to_numpy(tb.trial_mask(poison)[name]) == 0
+                    assert np.isfinite(backend.to_numpy(g)[outside]).all(), name
+            tb.step(opt, grads)
+        return tb
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        tb = run([0, 1, 2], poison=1)
+    alone = run([0, 2])
+    assert tb.diverged.tolist() == [False, True, False] and tb.diverged_at == [None, 2, None]
+    for k, j in ((0, 0), (2, 1)):
+        got, want = tb.trial_params(k), alone.trial_params(j)
+        for name in got:
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-10,
+                                       err_msg=f"trial {k}, {name}")
+    for name, p in tb.params.items():          # finite, and off-block entries still exactly 0
+        host = backend.to_numpy(p)
+        assert np.isfinite(host).all(), name
+        assert not (host * (1 - backend.to_numpy(tb.masks[name]))).any(), name
 
 
 def test_sigmoid_mse_gradient_matches_central_differences():
