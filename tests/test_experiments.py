@@ -57,6 +57,7 @@ def test_tiny_run_writes_json_and_prints_the_table(name, tmp_path, capsys):
         assert isinstance(r["success"], bool)
         assert r["sequences_to_success"] is None or 1 <= r["sequences_to_success"] <= result["budget"]
         assert r["sequences_presented"] <= result["budget"]
+        assert r["diverged"] is False and r["diverged_at"] is None
     lines = printed.splitlines()
     assert any(l.startswith("paper ") for l in lines) and any(l.startswith("ours ") for l in lines)
     assert "seeds 3..4" in printed and "2 trials" in printed
@@ -88,6 +89,45 @@ def test_trials_in_a_batch_equal_trials_alone(name, overrides, budget):
                                        rtol=0, atol=1e-10, err_msg=f"trial {k} {p}")
         a, b = together["per_trial"][k], alone["per_trial"][k]
         assert (a["success"], a["sequences_to_success"]) == (b["success"], b["sequences_to_success"])
+
+
+def test_a_diverging_trial_of_the_online_rule_is_frozen_and_the_others_go_on(monkeypatch):
+    """At update 5 the 1997 rule's gradient of trial 1 (of 3 in one batch) overflows across its
+    rows of W_z, off-block columns included. Trial 1 keeps its weights of update 4 and is recorded
+    as diverged at update 5; trials 0 and 2 end exactly as when each runs alone."""
+    from minilstm.experiments import loops
+    from minilstm.rtrl1997 import TruncatedRTRL
+    H = 6                                                    # cells of the 3x2 Exp. 1 net
+    seen = {}
+
+    class Overflowing(TruncatedRTRL):
+        calls = 0
+
+        def gradient(self, dy_t, into=None):
+            out = super().gradient(dy_t, into)
+            if self.layer.n_cells == 3 * H:                  # only in the batch of 3 trials
+                if Overflowing.calls == 5:                   # the weights after update 4
+                    seen["before"] = {k: v.copy() for k, v in self.layer.params.items()}
+                    out["W_z"][H:2 * H, :] = np.inf
+                Overflowing.calls += 1
+            return out
+
+    kw = dict(trials=3, budget=15, overrides={"n_train": 6, "n_test": 6, "check_every_steps": 25},
+              return_params=True)
+    monkeypatch.setattr(loops, "TruncatedRTRL", Overflowing)
+    with np.errstate(invalid="ignore"):                      # inf · 0 in the masking
+        together = run_experiment("exp1_reber", **kw)
+    alone = run_experiment("exp1_reber", trials_per_batch=1, **kw)
+    assert [r["diverged"] for r in together["per_trial"]] == [False, True, False]
+    assert [r["diverged_at"] for r in together["per_trial"]] == [None, 5, None]
+    assert together["summary"]["n_diverged"] == 1
+    assert all(r["diverged_at"] is None for r in alone["per_trial"])
+    for k in (0, 2):
+        for p in together["_params"][k]:
+            np.testing.assert_allclose(together["_params"][k][p], alone["_params"][k][p],
+                                       rtol=0, atol=1e-10, err_msg=f"trial {k} {p}")
+    W_z = seen["before"]["W_z"][H:2 * H, 7:14]               # trial 1's block after update 4
+    np.testing.assert_array_equal(together["_params"][1]["core.W_z"], W_z)
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))

@@ -15,7 +15,10 @@ Three loops, one per kind of experiment:
   symbols.
 
 Each returns a list of per-trial dicts (``success``, ``sequences_to_success``, ...) ready for
-JSON. Every loop reports progress through a ``progress(message)`` callable (or None).
+JSON, with the divergence record of :class:`~minilstm.trials.TrialBatch`: ``diverged`` and
+``diverged_at``, the loop's update (0-based: a time step for the online rule, a mini-batch for
+BPTT) whose result was not finite, after which the trial was frozen at its last good weights.
+Every loop reports progress through a ``progress(message)`` callable (or None).
 """
 from __future__ import annotations
 
@@ -37,6 +40,11 @@ __all__ = ["online_rtrl_reber", "bptt_last_step", "bptt_continual_reber", "Reber
 def _say(progress, msg):
     if progress is not None:
         progress(msg)
+
+
+def _divergence(tb, k) -> dict:
+    """Trial k's divergence record: ``{"diverged": bool, "diverged_at": update or None}``."""
+    return {"diverged": bool(tb.diverged[k]), "diverged_at": tb.diverged_at[k]}
 
 
 def _flat_views(core, buf):
@@ -79,6 +87,11 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
     changed at once by :math:`-\text{lr}\cdot\Delta_t w`. The K trials step in lockstep; each
     starts its next string as soon as its last one ends (its part of the state and of the
     partials ``rule.dc_dw`` is zeroed, which is exactly a reset of that trial alone).
+
+    Divergence guard: after every step the new weights are checked; a trial with a NaN or inf
+    among them keeps its weights of the step before and is frozen
+    (:meth:`~minilstm.trials.TrialBatch.mark_diverged`, ``diverged_at`` = that step), while the
+    others take their update as if it were absent.
     """
     xp, K = tb.xp, tb.K
     core, readout = tb.model.core, tb.model.readout
@@ -190,9 +203,23 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
             rule.gradient(d @ W, into=gviews)                # Δ_t w of every core weight
             gW = d.T @ y_t                                   # (K·O, K·H)
             gflat *= mflat
-            core.flat -= lr * gflat                          # online: update after every step
             gW *= mW
-            W -= lr * gW
+            new_flat = core.flat - lr * gflat                # online: update after every step
+            new_W = W - lr * gW
+            if not math.isfinite(float(xp.sum(new_flat)) + float(xp.sum(new_W))):
+                # inf · 0 = NaN may sit off-block: keep every entry the masks do not own
+                new_flat = xp.where(mflat > 0, new_flat, core.flat)
+                new_W = xp.where(mW > 0, new_W, W)
+                new = {f"core.{n}": v for n, v in _flat_views(core, new_flat).items()}
+                new["readout.W"] = new_W
+                for k in tb.nonfinite_trials(new):           # keep the last good weights
+                    tb.restore_trial(new, tb.params, k)
+                    tb.mark_diverged(k, step)
+                    _say(progress, f"trial {k} diverged at update {step}: frozen at its last "
+                                   "good weights")
+                mflat, mW = core_mask(), tb.active_masks["readout.W"]
+            core.flat[...] = new_flat
+            W[...] = new_W
             step += 1
             if step % check_every_steps == 0:
                 done = strings_done + n_started[t]
@@ -223,6 +250,7 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
         r["sequences_presented"] = r["sequences_to_success"] if r["success"] else int(
             min(strings_done[k], budget))
         r["solved_at_end"] = bool(final[k])
+        r.update(_divergence(tb, k))
     return results
 
 
@@ -290,7 +318,7 @@ def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=Non
     for k in range(K):
         r = results[k]
         r["sequences_presented"] = r["sequences_to_success"] if r["success"] else presented
-        r["diverged"] = bool(tb.diverged[k])
+        r.update(_divergence(tb, k))
     return results
 
 
@@ -373,7 +401,7 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]
                                              if results[k]["success"] else presented)
-        results[k]["diverged"] = bool(tb.diverged[k])
+        results[k].update(_divergence(tb, k))
     # test on fresh sequences
     wrong = np.zeros(K, dtype=np.int64)
     mse = np.zeros(K)
@@ -560,7 +588,7 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]
                                              if results[k]["success"] else presented)
-        results[k]["diverged"] = bool(tb.diverged[k])
+        results[k].update(_divergence(tb, k))
     if final_test_len:
         final_rngs = [np.random.default_rng([int(r.integers(2**31)), 7]) for r in test_rngs]
         counts = stream_test(tb, final_rngs, length=final_test_len)
