@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
-from .validate import check_array, check_finite
+from .validate import check_array, check_finite, check_finite_params
 
 __all__ = ["Recurrent", "SequenceCache"]
 
@@ -146,9 +146,7 @@ class Recurrent:
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"x must hold at least one step and one sequence, got shape {tuple(x.shape)}")
         check_finite("x", x)
-        for k, v in self.params.items():
-            if not bool(self.xp.isfinite(v).all()):
-                check_finite(f"params[{k!r}]", v)
+        check_finite_params(self.params, self.flat)
         B = x.shape[1]
         if state is None:
             return self.init_state(B)

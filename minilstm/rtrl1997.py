@@ -111,7 +111,7 @@ import numpy as np
 
 from .functional import activation
 from .lstm import LSTM
-from .validate import check_array, check_finite
+from .validate import check_array, check_finite, check_finite_params
 
 __all__ = ["TruncatedRTRL", "sequence_gradient"]
 
@@ -215,14 +215,16 @@ class TruncatedRTRL:
     def forward(self, x_t):
         r"""One step: :math:`y(t)` from :math:`x(t)` and the carried state; the partials move to t.
 
-        ``x_t (B, I)`` on the layer's backend and dtype. Returns ``y_t (B, H)``.
-        Starts a new batch of sequences (:meth:`reset`) if none was started.
+        ``x_t (B, I)`` on the layer's backend and dtype, finite. Returns ``y_t (B, H)``.
+        Starts a new batch of sequences (:meth:`reset`) if none was started. NaN or inf in
+        ``x_t`` or in the layer's parameters (read anew at every step) is refused by name.
         """
         layer = self.layer
         check_array("x_t", x_t, ndim=2, xp=self.xp)
         if self.batch is None:
             self.reset(x_t.shape[0])
-        check_array("x_t", x_t, shape=(self.batch, self.I), dtype=layer.dtype)
+        check_array("x_t", x_t, shape=(self.batch, self.I), dtype=layer.dtype, finite=True)
+        check_finite_params(layer.params, layer.flat)        # an optimizer may have changed them
         a_t = layer.project(x_t[None])[0]                    # (B, G) = W x(t) + b
         return self._advance(x_t, a_t)
 
@@ -260,7 +262,7 @@ class TruncatedRTRL:
         r"""The truncated gradient contribution :math:`\Delta_t w` of the current step.
 
         ``dy_t (B, H)`` : :math:`\partial E(t)/\partial y(t)`, the error at the cell outputs at
-        this step (summed over the batch: each sequence uses its own partials).
+        this step (summed over the batch: each sequence uses its own partials); finite.
         ``into`` : optional dict like ``layer.params`` to *add* the contribution to (in place).
         Returns a dict with exactly the keys of ``layer.params`` (``into`` itself when given).
         """
@@ -268,7 +270,7 @@ class TruncatedRTRL:
             raise RuntimeError("gradient() needs a step first: call forward(x_t) (or step)")
         layer, xp, s = self.layer, self.xp, self.cache
         B, H, I, nb, S, M = self.batch, self.H, self.I, self.nb, self.S, self.M
-        check_array("dy_t", dy_t, shape=(B, H), dtype=layer.dtype, xp=xp)
+        check_array("dy_t", dy_t, shape=(B, H), dtype=layer.dtype, xp=xp, finite=True)
         hc = s.hc                                            # h(c(t))
         dyo = dy_t * self._cells(s.o) if s.o is not None else dy_t
         e = dyo * self._dh(hc)                               # e_j(t) = ∂E/∂y_j o_k h'(c_j)  [e_{s_c}]
@@ -367,6 +369,7 @@ def sequence_gradient(layer, x, dy, state=None, *, return_y=False, chunk=64):
     check_array("dy", dy, shape=(T, B, layer.n_out), dtype=layer.dtype, xp=xp)
     check_finite("x", x)
     check_finite("dy", dy)
+    check_finite_params(layer.params, layer.flat)
     rule = TruncatedRTRL(layer).reset(B, state)
     grads = {k: xp.zeros_like(p) for k, p in layer.params.items()}
     y = xp.empty((T, B, layer.n_out), dtype=layer.dtype) if return_y else None

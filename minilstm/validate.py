@@ -5,7 +5,7 @@ import numpy as np
 
 from .backend import BackendError, backend_name, get_array_module
 
-__all__ = ["check_array", "check_finite", "check_float_dtype", "check_same_backend"]
+__all__ = ["check_array", "check_finite", "check_finite_params", "check_float_dtype", "check_same_backend"]
 
 
 def _kind(a) -> str:
@@ -59,6 +59,22 @@ def check_finite(name: str, a):
         first = tuple(int(i) for i in np.unravel_index(int(xp.argmax(bad.ravel())), a.shape))
         raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
     return a
+
+
+def check_finite_params(params: dict, flat=None, name: str = "params"):
+    """Refuse NaN and ±inf in a dict of parameter arrays; the error names the key, e.g. ``params['R_f']``.
+
+    ``flat`` : optional one buffer that every array of ``params`` is a view into (the recurrent
+    layers' ``flat``): then the common case costs one ``isfinite(flat).all()``, and the arrays are
+    looked at one by one only to name the culprit.
+    """
+    if flat is not None:
+        if bool(get_array_module(flat).isfinite(flat).all()):
+            return params
+    for k, v in params.items():
+        if not bool(get_array_module(v).isfinite(v).all()):
+            check_finite(f"{name}[{k!r}]", v)
+    return params
 
 
 def check_same_backend(**arrays):

@@ -238,6 +238,53 @@ def test_bad_input_is_named(xp):
         TruncatedRTRL(object())
 
 
+def test_nan_and_inf_are_named(xp):
+    """NaN/inf in x(t), in the layer's parameters (checked at every step: an optimizer may have
+    written them) and in ∂E/∂y(t) are refused by name, online and for the whole sequence."""
+    layer = _layer("lstm_1997", xp)
+    rule = TruncatedRTRL(layer).reset(2)
+    bad_x = np.zeros((2, 3)); bad_x[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"x_t contains 1 NaN or inf value\(s\), the first at index \(1, 2\)"):
+        rule.forward(xp.asarray(bad_x))
+    rule.forward(xp.zeros((2, 3)))
+    bad_dy = np.zeros((2, 4)); bad_dy[0, 3] = np.nan
+    with pytest.raises(ValueError, match=r"dy_t contains 1 NaN or inf value\(s\), the first at index \(0, 3\)"):
+        rule.gradient(xp.asarray(bad_dy))
+    with pytest.raises(ValueError, match=r"dy_t contains 1 NaN"):
+        rule.step(xp.zeros((2, 3)), xp.asarray(bad_dy))
+    layer.params["R_i"][1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"params\['R_i'\] contains 1 NaN or inf value\(s\), the first at index \(1, 0\)"):
+        rule.forward(xp.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"params\['R_i'\] contains 1 NaN or inf"):
+        sequence_gradient(layer, xp.zeros((4, 1, 3)), xp.zeros((4, 1, 4)))
+
+
+def test_integer_dtype_is_named(xp):
+    layer = _layer("lstm_1997", xp)
+    rule = TruncatedRTRL(layer).reset(2)
+    with pytest.raises(TypeError, match="x_t must be a float32 or float64 array, got dtype int64"):
+        rule.forward(xp.zeros((2, 3), dtype=xp.int64))
+    rule.forward(xp.zeros((2, 3)))
+    with pytest.raises(TypeError, match="dy_t must be a float32 or float64 array, got dtype int64"):
+        rule.gradient(xp.zeros((2, 4), dtype=xp.int64))
+    with pytest.raises(TypeError, match="dy_t has dtype float32 but the layer's parameters are float64"):
+        rule.gradient(xp.zeros((2, 4), dtype=xp.float32))
+
+
+@pytest.mark.parametrize("layer_backend,other", [("strict", "numpy"), ("numpy", "strict")])
+def test_mixed_backends_are_refused(layer_backend, other):
+    layer = presets.lstm_1997(3, 2, 2, seed=1, backend=layer_backend)
+    xp_other = backend.get_backend(other)
+    rule = TruncatedRTRL(layer).reset(2)
+    with pytest.raises(TypeError, match=f"x_t is a {other} array but the layer's parameters live on {layer_backend}"):
+        rule.forward(xp_other.zeros((2, 3)))
+    rule.forward(layer.xp.zeros((2, 3)))
+    with pytest.raises(TypeError, match=f"dy_t is a {other} array but the layer's parameters live on {layer_backend}"):
+        rule.gradient(xp_other.zeros((2, 4)))
+    with pytest.raises(TypeError, match=f"x is a {other} array but the layer's parameters live on {layer_backend}"):
+        sequence_gradient(layer, xp_other.zeros((4, 1, 3)), layer.xp.zeros((4, 1, 4)))
+
+
 # ---- memory: measured -------------------------------------------------------------------------
 def _peak_bytes(fn):
     tracemalloc.start()
