@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import backend_name, default_rng, get_array_module, get_backend, uniform
-from .validate import check_array, check_float_dtype, check_same_backend
+from .validate import check_array, check_finite, check_finite_params, check_float_dtype, check_same_backend
 
 __all__ = ["Linear", "softmax", "log_softmax"]
 
@@ -122,9 +122,11 @@ class Linear:
     def forward(self, x):
         """``y = x @ W.T + b``; ``x``: ``(T, B, n_in)`` or ``(B, n_in)`` → ``y``: same leading axes, ``n_out``.
 
-        Returns ``(y, cache)``; the cache holds ``x`` for :meth:`backward`.
+        Returns ``(y, cache)``; the cache holds ``x`` for :meth:`backward`. NaN or inf in ``x``
+        or in ``params`` is refused by name.
         """
         self._check_input("x", x, self.n_in)
+        check_finite_params(self.params)
         W = self.params["W"]
         x2 = x.reshape(-1, self.n_in)                      # (T·B, n_in)
         y2 = x2 @ W.T                                      # (T·B, n_out)
@@ -161,6 +163,7 @@ class Linear:
                              f"got shape {tuple(getattr(a, 'shape', ()))}")
         check_array(name, a, shape=(None,) * (a.ndim - 1) + (width,), xp=self.xp)
         check_float_dtype(name, a, W.dtype)
+        check_finite(name, a)
 
 
 def _rng(rng):

@@ -3,7 +3,9 @@ r"""Losses: each returns ``(loss, dinput)``, the loss as a Python float and its 
 Shapes. The input is a sequence batch ``(T, B, K)`` (time-major) or one step ``(B, K)``; ``mask``
 has the leading shape, ``(T, B)`` or ``(B,)``, dtype bool, ``True`` where a step is scored
 (``None`` scores every step). The gradient has the shape, dtype and backend of the input and is
-zero at masked-out steps.
+zero at masked-out steps. NaN or inf in the input (``y`` or ``logits``, at any step, masked or
+not) is refused with an error naming it; the targets are not checked, so a NaN target gives a
+NaN loss (which :func:`minilstm.train.fit`'s divergence guard reports with its step).
 
 Normalisation — the same for every loss here: **the sum over scored steps and outputs, divided by
 the number of sequences** ``B`` (the batch size ``shape[-2]``, whether or not a sequence has any
@@ -155,7 +157,7 @@ def _prepare(name, a, mask):
         raise TypeError(f"{name} must be an array, got {type(a).__name__}")
     if a.ndim not in (2, 3):
         raise ValueError(f"{name} must be (T, B, K) or (B, K), got shape {tuple(a.shape)}")
-    check_array(name, a, dtype="float")
+    check_array(name, a, dtype="float", finite=True)
     xp = get_array_module(a)
     if mask is None:
         return xp, None

@@ -53,12 +53,12 @@ def check_array(name: str, a, *, ndim=None, shape=None, dtype=None, xp=None, fin
 def check_finite(name: str, a):
     """Refuse NaN and ±inf, saying how many and where the first one is."""
     xp = get_array_module(a)
+    if bool(xp.isfinite(a).all()):                           # the hot path: one pass
+        return a
     bad = ~xp.isfinite(a)
-    if bool(bad.any()):
-        count = int(bad.sum())
-        first = tuple(int(i) for i in np.unravel_index(int(xp.argmax(bad.ravel())), a.shape))
-        raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
-    return a
+    count = int(bad.sum())
+    first = tuple(int(i) for i in np.unravel_index(int(xp.argmax(bad.ravel())), a.shape))
+    raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
 
 
 def check_finite_params(params: dict, flat=None, name: str = "params"):
@@ -68,12 +68,10 @@ def check_finite_params(params: dict, flat=None, name: str = "params"):
     layers' ``flat``): then the common case costs one ``isfinite(flat).all()``, and the arrays are
     looked at one by one only to name the culprit.
     """
-    if flat is not None:
-        if bool(get_array_module(flat).isfinite(flat).all()):
-            return params
+    if flat is not None and bool(get_array_module(flat).isfinite(flat).all()):
+        return params
     for k, v in params.items():
-        if not bool(get_array_module(v).isfinite(v).all()):
-            check_finite(f"{name}[{k!r}]", v)
+        check_finite(f"{name}[{k!r}]", v)
     return params
 
 

@@ -120,6 +120,25 @@ def test_bad_inputs_give_clear_errors(xp):
         layer.backward(xp.ones((5, 2, 3)), cache)
 
 
+def test_nan_and_inf_are_named(xp):
+    """NaN/inf in x, in dy and in the parameters are refused by name, not passed on silently."""
+    layer = Linear(4, 3, rng=0, backend=xp)
+    bad = np.ones((2, 5, 4)); bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"x contains 1 NaN or inf value\(s\), the first at index \(1, 2, 3\)"):
+        layer.forward(xp.asarray(bad))
+    y, cache = layer.forward(xp.ones((2, 5, 4)))
+    bad_dy = np.ones((2, 5, 3)); bad_dy[0, 0, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"dy contains 1 NaN or inf value\(s\), the first at index \(0, 0, 1\)"):
+        layer.backward(xp.asarray(bad_dy), cache)
+    layer.params["b"][2] = np.inf
+    with pytest.raises(ValueError, match=r"params\['b'\] contains 1 NaN or inf value\(s\), the first at index \(2,\)"):
+        layer.forward(xp.ones((5, 4)))
+    layer.params["b"][2] = 0.0
+    layer.params["W"][1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"params\['W'\] contains 1 NaN or inf value\(s\), the first at index \(1, 0\)"):
+        layer.forward(xp.ones((5, 4)))
+
+
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="n_in must be a positive integer, got 0"):
         Linear(0, 3)

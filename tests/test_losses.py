@@ -206,3 +206,17 @@ def test_bad_inputs_give_clear_errors(xp):
         logistic(a, other.zeros((T, B, K)))
     with pytest.raises(TypeError, match="different backends.*mask"):
         logistic(a, a, other.ones((T, B), dtype=bool))
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_input_is_named(xp, rng, name, value):
+    """NaN/inf in the loss's input is refused by name, at scored and at masked-out steps alike."""
+    a = rng.standard_normal((T, B, K))
+    a[2, 1, 4] = value
+    t = xp.asarray(targets_for(name, rng, a.shape))
+    arg = "y" if name == "mse" else "logits"
+    mask = np.ones((T, B), dtype=bool); mask[2, 1] = False
+    for m in (None, xp.asarray(mask)):
+        with pytest.raises(ValueError, match=rf"{arg} contains 1 NaN or inf value\(s\), the first at index \(2, 1, 4\)"):
+            LOSSES[name](xp.asarray(a), t, m)
