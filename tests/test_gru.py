@@ -6,6 +6,8 @@ from minilstm import backend
 from minilstm.gradcheck import gradcheck
 from minilstm.gru import GRU
 
+from bad_backward import assert_backward_refuses_bad_input
+
 NAMES = ("W_r", "W_u", "W_h", "R_r", "R_u", "R_h", "b_r", "b_u", "b_h")
 
 
@@ -151,6 +153,8 @@ def test_bad_input_is_named(xp):
         layer.forward(xp.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"x must have shape \(\?, \?, 3\), got \(2, 1, 5\)"):
         layer.forward(xp.zeros((2, 1, 5)))
+    with pytest.raises(TypeError, match="x must be a float32 or float64 array, got dtype int"):
+        layer.forward(xp.zeros((2, 1, 3), dtype=xp.int64))
     with pytest.raises(TypeError, match="x has dtype float32 but the layer's parameters are float64"):
         layer.forward(xp.zeros((2, 1, 3), dtype=xp.float32))
     bad = np.zeros((2, 1, 3)); bad[0, 0, 1] = np.inf
@@ -166,6 +170,10 @@ def test_bad_input_is_named(xp):
     layer.params["b_u"][1] = np.nan
     with pytest.raises(ValueError, match=r"params\['b_u'\] contains 1 NaN or inf"):
         layer.forward(xp.zeros((2, 1, 3)))
+
+
+def test_backward_refuses_bad_dy_and_dstate(xp):
+    assert_backward_refuses_bad_input(_random_layer(xp), xp.zeros((3, 2, 3)))
 
 
 def test_bad_constructor_arguments():

@@ -8,6 +8,7 @@ from minilstm import backend, strict
 from minilstm.gradcheck import gradcheck
 from minilstm.lstm import LSTM, LSTMStep
 
+from bad_backward import assert_backward_refuses_bad_input
 from reference_lstm import randomize, random_input, random_state
 
 COMBOS = {  # flag combinations beyond the presets (tests/test_lstm_presets.py checks those)
@@ -125,6 +126,13 @@ def test_bad_input_is_named(xp):
     layer.params["R_f"][0, 1] = np.nan
     with pytest.raises(ValueError, match=r"params\['R_f'\] contains 1 NaN or inf"):
         layer.forward(ok)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(recurrence="all", peepholes=True)],
+                         ids=["state_y_c", "state_y_c_gates"])
+def test_backward_refuses_bad_dy_and_dstate(xp, kwargs):
+    layer = randomize(LSTM(3, 4, backend=_name(xp), **kwargs), seed=2)
+    assert_backward_refuses_bad_input(layer, xp.zeros((3, 2, 3)))
 
 
 def test_mixed_backends_are_refused():

@@ -6,6 +6,8 @@ from minilstm import backend
 from minilstm.gradcheck import gradcheck
 from minilstm.rnn import RNN
 
+from bad_backward import assert_backward_refuses_bad_input
+
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_gradcheck(xp, activation):
@@ -58,6 +60,11 @@ def test_bad_input_is_named(xp):
     layer.params["R"][0, 0] = np.inf
     with pytest.raises(ValueError, match=r"params\['R'\] contains 1 NaN or inf"):
         layer.forward(xp.zeros((2, 1, 3)))
+
+
+def test_backward_refuses_bad_dy_and_dstate(xp):
+    layer = RNN(3, 4, seed=0, backend=backend.backend_name(xp))
+    assert_backward_refuses_bad_input(layer, xp.zeros((3, 2, 3)))
 
 
 def test_mixed_backends_are_refused():
