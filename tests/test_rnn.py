@@ -20,15 +20,20 @@ def test_gradcheck(xp, activation):
     assert report.max_error < 1e-7, report
 
 
-def test_forward_matches_reference_formula(xp):
-    layer = RNN(3, 4, seed=3, backend=backend.backend_name(xp))
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_forward_matches_reference_formula(xp, activation):
+    """h(t) = φ(W x(t) + R h(t-1) + b) from a random h(0), φ = tanh or the logistic
+    σ(a) = 1 / (1 + e^{-a}), written here one sequence at a time."""
+    phi = {"tanh": np.tanh, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}[activation]
+    layer = RNN(3, 4, activation=activation, init_scale=0.8, seed=3, backend=backend.backend_name(xp))
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((6, 2, 3))
-    y, cache = layer.forward(xp.asarray(x))
+    x, h0 = rng.standard_normal((6, 2, 3)), rng.standard_normal((2, 4))
+    y, cache = layer.forward(xp.asarray(x), (xp.asarray(h0),))
     W, R, b = (backend.to_numpy(layer.params[k]) for k in ("W", "R", "b"))
-    h = np.zeros((2, 4))
-    for t in range(6):  # h(t) = tanh(W x(t) + R h(t-1) + b), one sequence at a time
-        h = np.stack([np.tanh(W @ x[t, n] + R @ h[n] + b) for n in range(2)])
+    assert float(np.abs(b).min()) > 0.0           # a bias that is really there
+    h = h0
+    for t in range(6):
+        h = np.stack([phi(W @ x[t, n] + R @ h[n] + b) for n in range(2)])
         np.testing.assert_allclose(backend.to_numpy(y[t]), h, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(backend.to_numpy(cache.state[0]), h, rtol=1e-12)
 
