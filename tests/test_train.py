@@ -5,9 +5,10 @@ import pytest
 from minilstm import backend
 from minilstm.gradcheck import numerical_gradient, relative_error
 from minilstm.model import SequenceModel
-from minilstm.optim import SGD, Adam
+from minilstm.optim import SGD, Adam, Momentum
+from minilstm.presets import lstm_1997
 from minilstm.rnn import RNN
-from minilstm.train import TrainingDiverged, fit
+from minilstm.train import Progress, TrainingDiverged, fit, fit_online
 
 
 def _running_sum_data(seed):
@@ -47,34 +48,219 @@ def test_model_gradient_is_the_loss_gradient():
         assert relative_error(grads[k], numeric) < 1e-7, k
 
 
-def test_divergence_names_the_step_and_keeps_the_last_good_weights():
+def _assert_same_state(model, opt, ref_model, ref_opt):
+    """Parameters and optimizer state (step count, every buffer) equal to the reference's."""
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(backend.to_numpy(v), backend.to_numpy(ref_model.params[k]), k)
+    got, want = opt.state_dict(), ref_opt.state_dict()
+    assert got.keys() == want.keys() and got["t"] == want["t"]
+    for b in opt._buffers:
+        for k in got[b]:
+            np.testing.assert_array_equal(backend.to_numpy(got[b][k]), backend.to_numpy(want[b][k]))
+
+
+def _rnn_and_adam():
     model = SequenceModel(RNN(1, 4, seed=0), 1, seed=1)
+    return model, Adam(model.params, lr=0.01)
+
+
+def test_a_nan_loss_names_the_step_and_keeps_the_state_of_the_last_good_update():
     data = _running_sum_data(2)
     def poisoned(step):
         x, y, m = data(step)
         if step == 7:
             y = y.copy(); y[0, 0, 0] = np.nan
         return x, y, m
-    opt = SGD(model.params, lr=0.01)
+    model, opt = _rnn_and_adam()
     with pytest.raises(TrainingDiverged, match="at update 7: the loss is nan") as info:
         fit(model, poisoned, opt, steps=20)
     assert info.value.step == 7 and len(info.value.history.loss) == 7
-    assert all(np.isfinite(backend.to_numpy(p)).all() for p in model.params.values())
+    ref, ref_opt = _rnn_and_adam()                      # the same 7 good updates, then stop
+    fit(ref, _running_sum_data(2), ref_opt, steps=7)
+    _assert_same_state(model, opt, ref, ref_opt)
 
 
-def test_an_exploding_update_is_rolled_back():
-    model = SequenceModel(RNN(1, 4, seed=0), 1, seed=1)
-    before = {k: v.copy() for k, v in model.params.items()}
+def test_a_nan_gradient_names_the_step_and_parameter_and_keeps_the_last_good_state():
+    model, opt = _rnn_and_adam()
+    backward, calls = model.backward, []
+    def nan_at_4(da, cache):                            # a finite loss whose gradient is not
+        grads = backward(da, cache)
+        if len(calls) == 4:
+            grads["core.R"][1, 2] = np.nan
+        calls.append(1)
+        return grads
+    model.backward = nan_at_4
+    with pytest.raises(TrainingDiverged, match="at update 4: the gradient of core.R holds NaN or inf"):
+        fit(model, _running_sum_data(4), opt, steps=10)
+    ref, ref_opt = _rnn_and_adam()
+    fit(ref, _running_sum_data(4), ref_opt, steps=4)
+    _assert_same_state(model, opt, ref, ref_opt)
 
-    class Overflowing(SGD):  # an update that overflows one weight, as a huge step would
+
+def _overflowing(cls, at, name="core.R"):
+    """``cls`` whose update number ``at`` (0-based) overflows one weight, as a huge step would."""
+    class Overflowing(cls):
         def step(self, grads):
             super().step(grads)
-            self.params["core.R"][0, 0] = np.inf
+            if self.t == at + 1:
+                self.params[name][0, 0] = np.inf
+    return Overflowing
 
-    with pytest.raises(TrainingDiverged, match=r"at update 0: the update made core.R NaN or inf"):
-        fit(model, _running_sum_data(3), Overflowing(model.params, lr=0.01), steps=5)
+
+@pytest.mark.parametrize("cls,kw", [(SGD, {}), (Momentum, {"momentum": 0.9}), (Adam, {})])
+def test_an_exploding_update_is_rolled_back_with_the_optimizer_state(cls, kw):
+    """Parameters and optimizer state (t; momentum's velocity; Adam's m and v) after the rollback
+    equal those of a run that stopped before the bad update."""
+    model = SequenceModel(RNN(1, 4, seed=0), 1, seed=1)
+    opt = _overflowing(cls, at=3)(model.params, lr=0.01, **kw)
+    with pytest.raises(TrainingDiverged, match=r"at update 3: the update made core.R NaN or inf"):
+        fit(model, _running_sum_data(3), opt, steps=5)
+    ref = SequenceModel(RNN(1, 4, seed=0), 1, seed=1)
+    ref_opt = cls(ref.params, lr=0.01, **kw)
+    fit(ref, _running_sum_data(3), ref_opt, steps=3)
+    assert opt.t == 3
+    _assert_same_state(model, opt, ref, ref_opt)
+
+
+# ---- online learning with the 1997 rule ----------------------------------------------------------
+def _lstm_model(seed=0, zero_recurrent=False):
+    core = lstm_1997(2, 2, 2, cell_bias=True, init_scale=0.5, seed=seed)
+    if zero_recurrent:                                  # the cut paths then carry nothing
+        for k, p in core.params.items():
+            if k.startswith("R_"):
+                p[...] = 0.0
+    return SequenceModel(core, 2, loss="mse", init_scale=0.5, seed=seed + 1)
+
+
+def _sequences(seed, T=6, B=3):
+    rng = np.random.default_rng(seed)
+    def data(n):
+        x = rng.uniform(-1, 1, (T, B, 2))
+        return x, np.tanh(np.cumsum(x, axis=0)), rng.uniform(size=(T, B)) > 0.3
+    return data
+
+
+def _bptt_update(model, x, y, m, lr):
+    """θ − lr·∂L/∂θ with the full BPTT gradient of the whole sequence (host copies)."""
+    _, _, cache, da = model.loss(x, y, m)
+    grads = model.backward(da, cache)
+    return {k: v - lr * grads[k] for k, v in model.params.items()}
+
+
+def test_fit_online_first_update_is_the_gradient_of_the_first_step():
+    """At t = 0 nothing is cut (u(−1) = 0), so the first online update is plain gradient descent
+    on E(0), as BPTT of the one-step sequence computes it."""
+    model = _lstm_model()
+    x, y, m = _sequences(0, T=1)(0)
+    m[:] = True
+    want = _bptt_update(model, x, y, m, lr=0.1)
+    fit_online(model, lambda n: (x, y, m), SGD(model.params, lr=0.1), sequences=1)
     for k, v in model.params.items():
-        np.testing.assert_array_equal(v, before[k])
+        np.testing.assert_allclose(v, want[k], rtol=0, atol=1e-12, err_msg=k)
+
+
+def test_fit_online_per_sequence_is_bptt_where_the_cut_paths_carry_nothing():
+    """With R = 0 the truncation cuts nothing, so one update per sequence is BPTT's."""
+    model = _lstm_model(zero_recurrent=True)
+    x, y, m = _sequences(1)(0)
+    loss = model.loss(x, y, m)[0]
+    want = _bptt_update(model, x, y, m, lr=0.1)
+    history = fit_online(model, lambda n: (x, y, m), SGD(model.params, lr=0.1), sequences=1,
+                         update="sequence")
+    for k, v in model.params.items():
+        np.testing.assert_allclose(v, want[k], rtol=0, atol=1e-12, err_msg=k)
+    assert history.loss == [pytest.approx(loss, rel=1e-12)]   # the sum of E(t), weights fixed
+
+
+def test_fit_online_learns_and_records_one_entry_per_sequence():
+    """Echo the input of the step before (half as large): a one-step memory in the cells."""
+    rng = np.random.default_rng(2)
+    def data(n):
+        x = rng.uniform(-1, 1, (6, 3, 2))
+        y = np.zeros_like(x)
+        y[1:] = 0.5 * x[:-1]
+        return x, y, None
+    model = _lstm_model(seed=2)
+    history = fit_online(model, data, Adam(model.params, lr=0.05), sequences=60,
+                         evaluate=lambda m: {"n": 1}, eval_every=20)
+    assert len(history.loss) == len(history.grad_norm) == 60
+    assert [c for c, _ in history.metrics["n"]] == [20, 40, 60]
+    assert np.mean(history.loss[-10:]) < 0.5 * np.mean(history.loss[:10])
+
+
+def test_fit_online_divergence_names_update_sequence_and_step_and_keeps_the_state():
+    data = _sequences(3)
+    def poisoned(n):
+        x, y, m = data(n)
+        if n == 2:
+            y = y.copy(); y[0] = np.nan; m[0] = True
+        return x, y, m
+    model = _lstm_model(seed=3)
+    opt = Adam(model.params, lr=0.01)
+    with pytest.raises(TrainingDiverged, match=r"at update 12 \(sequence 2, step 0\): the loss is nan") as info:
+        fit_online(model, poisoned, opt, sequences=5)
+    assert info.value.step == 12 and len(info.value.history.loss) == 2
+    ref = _lstm_model(seed=3)
+    ref_opt = Adam(ref.params, lr=0.01)
+    fit_online(ref, _sequences(3), ref_opt, sequences=2)
+    _assert_same_state(model, opt, ref, ref_opt)
+
+    model = _lstm_model(seed=3)                          # an update that overflows: rolled back
+    opt = _overflowing(Momentum, at=8, name="core.R_z")(model.params, lr=0.01)
+    with pytest.raises(TrainingDiverged, match=r"at update 8 \(sequence 1, step 2\): the update made"):
+        fit_online(model, _sequences(3), opt, sequences=5)
+    ref = _lstm_model(seed=3)
+    ref_opt = Momentum(ref.params, lr=0.01)
+    fit_online(ref, _sequences(3), ref_opt, sequences=1)
+    data = _sequences(3)
+    data(0)
+    x, y, m = data(1)
+    fit_online(ref, lambda n: (x[:2], y[:2], m[:2]), ref_opt, sequences=1)
+    _assert_same_state(model, opt, ref, ref_opt)
+
+
+def test_fit_online_refuses_an_unknown_update_and_a_core_without_the_rule():
+    model = _lstm_model()
+    with pytest.raises(ValueError, match="update must be 'step' or 'sequence'"):
+        fit_online(model, _sequences(0), SGD(model.params, lr=0.1), sequences=1, update="batch")
+    rnn = SequenceModel(RNN(2, 3, seed=0), 2, seed=1)
+    with pytest.raises(TypeError, match="TruncatedRTRL needs a minilstm.lstm.LSTM"):
+        fit_online(rnn, _sequences(0), SGD(rnn.params, lr=0.1), sequences=1)
+
+
+# ---- progress: silent when asked, rate and ETA otherwise ------------------------------------------
+def test_silent_by_default_and_when_asked(capfd):
+    model, opt = _rnn_and_adam()
+    fit(model, _running_sum_data(0), opt, steps=30)
+    fit(model, _running_sum_data(0), opt, steps=30, progress=False)
+    online = _lstm_model()
+    fit_online(online, _sequences(0), SGD(online.params, lr=0.1), sequences=3)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_progress_with_tqdm_shows_rate_and_eta(capsys):
+    pytest.importorskip("tqdm")
+    model, opt = _rnn_and_adam()
+    fit(model, _running_sum_data(0), opt, steps=30, progress=True, desc="bptt")
+    err = capsys.readouterr().err
+    assert "bptt" in err and "30/30" in err and "updates/s" in err and "00:00<" in err  # elapsed<ETA
+
+
+def test_progress_without_tqdm_prints_rate_and_eta_lines(capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)   # import tqdm.auto -> ImportError
+    online = _lstm_model()
+    fit_online(online, _sequences(0), SGD(online.params, lr=0.1), sequences=20, progress=True,
+               desc="online")
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert out == "" and len(lines) == 10                  # one line per tenth
+    assert lines[-1].startswith("online: 20/20 sequences (100%), ")
+    assert all(" sequences/s, ETA " in line and ", loss " in line for line in lines)
+    p = Progress(100, "x", "steps", use_tqdm=False)
+    p.update_to(50)
+    p.close()                                             # the last position is always shown
+    assert capsys.readouterr().err.splitlines()[-1].startswith("x: 50/100 steps (50%)")
 
 
 def test_unknown_loss_is_named():
