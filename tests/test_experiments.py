@@ -40,6 +40,17 @@ def test_help_lists_every_experiment_and_task():
         assert name in out, name
     for flag in ("--trials", "--seed", "--backend", "--budget", "--out", "--progress", "--quiet"):
         assert flag in out
+    # honest: the tasks that have an experiment, apart from those that are generators only
+    assert "used by the experiments" not in out
+    with_exp, generators = out.split("tasks with an experiment")[1].split("data generators only")
+    for task in TASKS:
+        names = [n for n, e in EXPERIMENTS.items() if e.task == task]
+        line = next(l for l in out.splitlines() if l.strip().startswith(task + " "))
+        if names:
+            assert line in with_exp and all(n in line for n in names), task
+        else:
+            assert line in generators, task
+    assert {e.task for e in EXPERIMENTS.values()} <= set(TASKS)
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
@@ -64,6 +75,34 @@ def test_tiny_run_writes_json_and_prints_the_table(name, tmp_path, capsys):
     assert result["method"]["ours"] in printed and result["method"]["paper"] in printed
     assert main(["--show", str(out)]) == 0                    # the table again, from the JSON
     assert capsys.readouterr().out.strip() == printed.split("\nresult written")[0].strip()
+
+
+def test_quiet_prints_only_the_table_and_progress_shows_rate_and_eta(tmp_path, capfd, monkeypatch):
+    args = ["exp4_adding", "--trials", "2", "--out", str(tmp_path / "r.json")] + TINY["exp4_adding"]
+    assert main(args + ["--quiet"]) == 0
+    out, err = capfd.readouterr()
+    assert err == "" and out.startswith("Exp. 4")
+    assert main(args + ["--progress"]) == 0                 # tqdm: a bar with rate and ETA
+    err = capfd.readouterr().err
+    assert "trials 0..1 (seeds 0..1) as one batch of 2" in err
+    assert "64/64" in err and "sequences/s" in err and "00:00<" in err
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)     # without tqdm: lines, rate and ETA
+    assert main(args + ["--progress"]) == 0
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0].startswith("exp4_adding: trials 0..1")
+    assert lines[-1].startswith("exp4_adding trials 0..1: 64/64 sequences (100%), ")
+    assert " sequences/s, ETA " in lines[-1] and lines[-1].endswith("/2 solved")
+
+
+def test_results_record_the_git_commit_or_none(monkeypatch):
+    from minilstm.experiments import runner
+    r = run_experiment("exp4_adding", trials=1, budget=16, overrides={"n_test": 8, "T": 20})
+    commit = r["versions"]["git_commit"]
+    assert commit is None or len(commit.split("+")[0]) == 40
+    def no_git(*a, **k):
+        raise FileNotFoundError("git")
+    monkeypatch.setattr(runner.subprocess, "run", no_git)
+    assert runner.git_commit() is None
 
 
 def test_weight_counts_of_the_1997_nets():

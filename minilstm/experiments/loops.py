@@ -18,7 +18,9 @@ Each returns a list of per-trial dicts (``success``, ``sequences_to_success``, .
 JSON, with the divergence record of :class:`~minilstm.trials.TrialBatch`: ``diverged`` and
 ``diverged_at``, the loop's update (0-based: a time step for the online rule, a mini-batch for
 BPTT) whose result was not finite, after which the trial was frozen at its last good weights.
-Every loop reports progress through a ``progress(message)`` callable (or None).
+Every loop reports progress to ``progress``: None, a ``progress(message)`` callable, or a
+:class:`~minilstm.train.Progress`, which is also moved to the sequences (strings, symbols) per
+trial presented so far and so shows rate and ETA.
 """
 from __future__ import annotations
 
@@ -37,8 +39,14 @@ from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, reber_success
 __all__ = ["online_rtrl_reber", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
 
 
-def _say(progress, msg):
-    if progress is not None:
+def _say(progress, msg, done=None):
+    """Report ``msg``; with ``done`` (sequences per trial so far) move a
+    :class:`~minilstm.train.Progress` there, so that it shows rate and ETA."""
+    if progress is None:
+        return
+    if done is not None and hasattr(progress, "update_to"):
+        progress.update_to(done, msg)
+    else:
         progress(msg)
 
 
@@ -234,7 +242,7 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
                 _say(progress, f"step {step}: strings/trial {int(done.min())}-{int(done.max())}, "
                                f"{int(sum(r['success'] for r in results))}/{K} solved, "
                                f"strings predicted {np.round(frac, 2).tolist()[:10]}, "
-                               f"{time.perf_counter() - t0:.0f} s")
+                               f"{time.perf_counter() - t0:.0f} s", done=int(done.min()))
                 if time_limit is not None and time.perf_counter() - t0 > time_limit:
                     _say(progress, f"time limit {time_limit} s reached at step {step}")
                     strings_done, stopped = done, True
@@ -311,7 +319,7 @@ def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=Non
                 results[k].update(success=True, sequences_to_success=presented)
                 tb.freeze(k)
             _say(progress, f"{presented} strings/trial: {int((~tb.active).sum())}/{K} solved, "
-                           f"{time.perf_counter() - t0:.0f} s")
+                           f"{time.perf_counter() - t0:.0f} s", done=presented)
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             _say(progress, f"time limit {time_limit} s reached after {presented} strings")
             break
@@ -394,7 +402,7 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
         if progress is not None and ((u + 1) % report_every == 0 or newly):
             _say(progress, f"{presented} sequences/trial: {int((~tb.active).sum())}/{K} solved, "
                            f"mean loss {float(np.mean(losses[active])):.4g}, "
-                           f"{time.perf_counter() - t0:.0f} s")
+                           f"{time.perf_counter() - t0:.0f} s", done=presented)
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             _say(progress, f"time limit {time_limit} s reached after {presented} sequences")
             break
@@ -581,7 +589,7 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
             _say(progress, f"{presented} symbols/trial: {int((~tb.active).sum())}/{K} solved, "
                            f"mean loss/symbol {float(np.mean(losses[active])) / window:.4g}, "
                            f"test runs {[int(counts[k]) for k in active][:8]}, "
-                           f"{time.perf_counter() - t0:.0f} s")
+                           f"{time.perf_counter() - t0:.0f} s", done=presented)
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             _say(progress, f"time limit {time_limit} s reached after {presented} symbols")
             break

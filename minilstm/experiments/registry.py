@@ -52,6 +52,7 @@ class Experiment:
     loss: str                    # TrialBatch loss (output units + error)
     train: Callable              # (tb, config, seeds list, budget, progress, time_limit) -> results
     check: Callable[[dict], str]  # how and how often success is checked
+    task: str = ""               # the minilstm.tasks.TASKS name of its data (for --help)
     notes: list = field(default_factory=list)   # where we differ from the paper, and why
 
 
@@ -90,7 +91,7 @@ def _run_exp1(tb, cfg, seeds, budget, progress, time_limit):
       (y − t)·y(1 − y) at the output's net input, :func:`minilstm.losses.logistic_mse`) or
       ``"cross_entropy"`` (gradient y − t; not the paper's, for comparison).
 
-    Measured (seed 0, budget 30,000 strings; see the report in ``results/``): ``legal`` 0/10,
+    Measured (seed 0, budget 30,000 strings; see ``results/README.md``): ``legal`` 0/10,
     ``next`` 1/10 (16,699 strings); ``cross_entropy`` with ``legal`` learned less than the
     squared error in 3 short trials. In every failed trial the inner grammar is learned and the
     outer T/P at the penultimate step stays at chance; the cells' input gates sit near 1 and
@@ -114,7 +115,7 @@ def _run_exp1_bptt(tb, cfg, seeds, budget, progress, time_limit):
     per trial, same success test. Differences: the full BPTT gradient of ``batch`` strings per
     update (default 1: one update per string, as the paper's count of strings), Adam with step
     size ``lr`` instead of per-step gradient descent; success checked every ``check_every``
-    strings. This run separates the net from the rule: see the report in ``results/``.
+    strings. This run separates the net from the rule: see ``results/README.md``.
     """
     data = []
     for s in seeds:
@@ -260,6 +261,7 @@ def _cerg_experiment(forget: bool) -> Experiment:
                        + ("forget-gate biases +0.5..+2.0, " if forget else "")
                        + f"init U[-{c['init_scale']}, {c['init_scale']}]"),
         build=_build_cerg(forget), loss="sigmoid_mse", train=_run_cerg, check=_cerg_check,
+        task="continual_reber",
         notes=["truncated BPTT + Adam instead of the online rule",
                "training streams of stream_len symbols (default 1,000; paper 10^5); the stop test "
                "is test_len successive symbols, the paper's 10^6 is tested once at the end"],
@@ -280,7 +282,7 @@ EXPERIMENTS = {
         net=lambda c: ("LSTM 1997, 3 blocks x 2 cells, fully recurrent, g=4s-2, h=2s-1, no forget "
                        f"gate, output-gate biases {c['output_gate_bias']}, init U[-{c['init_scale']}, "
                        f"{c['init_scale']}], 7 logistic outputs without bias: 276 weights"),
-        build=_build_exp1, loss="sigmoid_mse", train=_run_exp1,
+        build=_build_exp1, loss="sigmoid_mse", train=_run_exp1, task="embedded_reber",
         check=lambda c: (f"every {c['check_every_steps']:,} time steps (about "
                          f"{c['check_every_steps'] / 11:.0f} strings): every symbol of all {c['n_train']} "
                          f"training and {c['n_test']} test strings predicted "
@@ -300,7 +302,7 @@ EXPERIMENTS = {
         net=lambda c: ("LSTM 1997, 3 blocks x 2 cells, fully recurrent, g=4s-2, h=2s-1, no forget "
                        f"gate, output-gate biases {c['output_gate_bias']}, init U[-{c['init_scale']}, "
                        f"{c['init_scale']}], 7 logistic outputs without bias: 276 weights"),
-        build=_build_exp1, loss="sigmoid_mse", train=_run_exp1_bptt,
+        build=_build_exp1, loss="sigmoid_mse", train=_run_exp1_bptt, task="embedded_reber",
         check=lambda c: (f"every {c['check_every']} strings: every symbol of all {c['n_train']} "
                          f"training and {c['n_test']} test strings predicted "
                          "(tasks.reber.reber_success)"),
@@ -318,7 +320,7 @@ EXPERIMENTS = {
                        f"input-gate biases {c['input_gate_bias']}, init U[-{c['init_scale']}, "
                        f"{c['init_scale']}], 1 logistic output with bias: 93 weights"),
         build=_build_1997("4", "i"), loss="sigmoid_mse", train=_run_last_step("adding", ["T"]),
-        check=_last_step_check,
+        check=_last_step_check, task="adding",
         notes=["mini-batch BPTT + Adam instead of the online truncated rule (2 CPU cores)"],
     ),
     "exp6a_temporal_order": Experiment(
@@ -335,6 +337,7 @@ EXPERIMENTS = {
                        f"{c['init_scale']}], 4 logistic outputs with bias: 156 weights"),
         build=_build_1997("6a", "i"), loss="sigmoid_mse",
         train=_run_last_step("temporal_order_6a", []), check=_last_step_check,
+        task="temporal_order_6a",
         notes=["mini-batch BPTT + Adam instead of the online truncated rule (2 CPU cores)",
                "stopping rule read as for Exp. 4: the 2,000 most recent sequences classified "
                "correctly (all output errors < 0.3) and mean training error < 0.1"],
@@ -354,7 +357,7 @@ EXPERIMENTS = {
                        f"{c['init_scale']}], 1 logistic output with bias: "
                        f"{c['hidden'] * (2 + c['hidden'] + 1) + c['hidden'] + 1} weights"),
         build=_build_elman, loss="sigmoid_mse", train=_run_last_step("adding", ["T"]),
-        check=_last_step_check,
+        check=_last_step_check, task="adding",
         notes=["the paper has no Elman run on this task; its BPTT/RTRL nets fail Exp. 2a "
                "(p = 100) and Elman nets fail Exp. 1"],
     ),

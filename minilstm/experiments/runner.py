@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -22,12 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, backend
-from ..tasks import describe as describe_tasks
+from ..tasks import DESCRIPTIONS, TASKS
+from ..train import Progress
 from ..trials import TrialBatch
 from .published import published_for
 from .registry import EXPERIMENTS, trial_seeds
 
-__all__ = ["run_experiment", "summarise", "format_table", "write_json", "main", "ExperimentError"]
+__all__ = ["run_experiment", "summarise", "format_table", "write_json", "main", "ExperimentError",
+           "git_commit"]
 
 
 class ExperimentError(ValueError):
@@ -75,8 +78,10 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
                    argv=None):
     """Run ``trials`` trials of experiment ``name`` and return the result as a JSON-able dict.
 
-    ``progress`` : None or a callable taking one message string. ``time_limit`` : seconds per
-    group of trials after which training stops (counted as not solved; stated in the result).
+    ``progress`` : None (silent), True (a :class:`~minilstm.train.Progress` per group of trials
+    on stderr: a tqdm bar, or lines, with the sequences per trial so far, their rate and the
+    ETA) or a callable taking one message string. ``time_limit`` : seconds per group of trials
+    after which training stops (counted as not solved; stated in the result).
     ``return_params`` adds ``"_params"`` (trial k's final weights, host arrays; not JSON).
     """
     if name not in EXPERIMENTS:
@@ -104,10 +109,20 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         streams = [trial_seeds(s) for s in g_seeds]
         t0 = time.perf_counter()
         tb = TrialBatch([exp.build(cfg, s) for s in streams], loss=exp.loss)
-        if progress is not None:
-            progress(f"{name}: trials {g0}..{g0 + len(g_seeds) - 1} (seeds {g_seeds[0]}.."
-                     f"{g_seeds[-1]}) as one batch of {len(g_seeds)}")
-        res = exp.train(tb, cfg, streams, budget, progress, time_limit)
+        label = f"trials {g0}..{g0 + len(g_seeds) - 1}"
+        shown = (Progress(budget, f"{name} {label}", exp.unit) if progress is True
+                 else progress)
+        if shown is not None:
+            shown(f"{name}: {label} (seeds {g_seeds[0]}..{g_seeds[-1]}) as one batch of "
+                  f"{len(g_seeds)}")
+        try:
+            res = exp.train(tb, cfg, streams, budget, shown, time_limit)
+            if progress is True:                   # where the group ended, and how
+                shown.update_to(max(r["sequences_presented"] for r in res),
+                                f"{sum(r['success'] for r in res)}/{len(res)} solved")
+        finally:
+            if progress is True:
+                shown.close()
         groups.append({"trials": len(g_seeds), "wall_time_s": round(time.perf_counter() - t0, 2)})
         for k, (s, r) in enumerate(zip(g_seeds, res)):
             per_trial.append({"trial": g0 + k, "seed": s, **r})
@@ -141,13 +156,30 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         "versions": {"minilstm": __version__, "numpy": np.__version__,
                      "python": platform.python_version(), "platform": platform.platform(),
                      "backend": backend_name,
-                     "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")},
+                     "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                     "git_commit": git_commit()},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     result["time_limit_hit"] = _time_limit_hit(result)
     if return_params:
         result["_params"] = params
     return result
+
+
+def git_commit():
+    """The commit of the minilstm checkout (``+dirty`` if it has uncommitted changes), or None
+    where there is no git or no repository (an installed package, a copied tree)."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def summarise(per_trial):
@@ -265,11 +297,19 @@ def _json_default(o):
 def _epilog():
     width = max(map(len, EXPERIMENTS))
     exps = "\n".join(f"  {n:<{width}}  {e.summary}" for n, e in EXPERIMENTS.items())
-    tasks = "\n".join("  " + line for line in describe_tasks().splitlines())
     settings = "\n".join(f"  {n:<{width}}  " + ", ".join(f"{k}={json.dumps(v)}" for k, v in e.defaults.items())
                          for n, e in EXPERIMENTS.items())
+    used = {}
+    for n, e in EXPERIMENTS.items():
+        used.setdefault(e.task, []).append(n)
+    tw = max(map(len, TASKS))
+    with_exp = "\n".join(f"  {t:<{tw}}  {DESCRIPTIONS[t]}  [{', '.join(used[t])}]"
+                         for t in TASKS if t in used)
+    without = "\n".join(f"  {t:<{tw}}  {DESCRIPTIONS[t]}" for t in TASKS if t not in used)
     return (f"experiments:\n{exps}\n\nsettings (--set KEY=VALUE) and their defaults:\n{settings}\n\n"
-            f"tasks (minilstm.tasks, used by the experiments):\n{tasks}\n\n"
+            f"tasks with an experiment above (minilstm.tasks.TASKS; [the experiments]):\n{with_exp}\n\n"
+            "tasks available as data generators only (minilstm.tasks.TASKS[name](batch, rng, ...)), "
+            f"no experiment yet:\n{without}\n\n"
             "Trials run as one batch (trial k: seed SEED+k); see minilstm.trials.\n"
             "Example: python -m minilstm.experiments exp4_adding --trials 10 --seed 0 "
             "--out results/exp4_adding.json")
@@ -301,9 +341,10 @@ def build_parser():
                    help="stop training a batch of trials after this many seconds")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--progress", dest="progress", action="store_true", default=None,
-                   help="print progress lines on stderr (default when stderr is a terminal)")
+                   help="show progress on stderr: sequences per trial, rate and ETA (a tqdm bar, "
+                        "or lines without tqdm); the default when stderr is a terminal")
     g.add_argument("--quiet", dest="progress", action="store_false",
-                   help="no progress lines; print only the table")
+                   help="no progress display; print only the table")
     return p
 
 
@@ -344,7 +385,7 @@ def main(argv=None):
     if out.exists() and out.is_dir():
         parser.error(f"--out {out} is a directory; give a file path like {out / (args.name + '.json')}")
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    progress = (lambda msg: print(msg, file=sys.stderr, flush=True)) if show else None
+    progress = True if show else None
     try:
         result = run_experiment(args.name, trials=args.trials, seed=args.seed,
                                 backend_name=args.backend, budget=args.budget,
