@@ -9,6 +9,11 @@ with a correct analytic gradient to about :math:`10^{-9}` relative error. The co
 
 .. math:: \text{rel}(g, \hat g) = \frac{\lVert g-\hat g\rVert_2}{\lVert g\rVert_2+\lVert\hat g\rVert_2}.
 
+The report also holds, per array, the largest per-element error (:func:`max_elementwise_error`),
+which a single wrong entry cannot hide in, and lists the arrays whose gradient is identically
+zero on both sides (``report.zero``): a parameter that does not affect :math:`E` passes every
+tolerance with error 0, so a check that should cover it must also assert that it is not there.
+
 For a recurrent layer the scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) +
 \sum_j\sum v_j\odot\text{state}_j(T)` with fixed random :math:`u, v`: its gradient with respect to
 ``y`` is ``u``, so ``layer.backward(u, cache, dstate=v)`` must return :math:`\partial E/\partial x`,
@@ -20,17 +25,46 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["gradcheck", "numerical_gradient", "relative_error", "GradcheckReport"]
+__all__ = ["gradcheck", "numerical_gradient", "relative_error", "max_elementwise_error",
+           "GradcheckReport"]
 
 
-def relative_error(analytic, numeric) -> float:
-    """``‖a − n‖ / (‖a‖ + ‖n‖)`` on host float64 copies; 0 when both are exactly zero."""
+def _host_pair(analytic, numeric):
+    """Host float64 flat copies of the two gradients, which must have the same number of elements."""
     a = backend.to_numpy(analytic).astype(np.float64).ravel()
     n = backend.to_numpy(numeric).astype(np.float64).ravel()
     if a.shape != n.shape:
         raise ValueError(f"analytic gradient has {a.size} elements but numeric has {n.size}")
+    return a, n
+
+
+def relative_error(analytic, numeric) -> float:
+    r"""The relative error of a whole array in the 2-norm, on host float64 copies:
+
+    .. math:: \text{rel}(g, \hat g) = \frac{\lVert g-\hat g\rVert_2}{\lVert g\rVert_2+\lVert\hat g\rVert_2}
+              \in [0, 1],
+
+    :math:`g` the analytic and :math:`\hat g` the numeric gradient, two arrays of one shape
+    (e.g. ``(H, I)`` for ``W_z``, ``(T, B, I)`` for ``x``); 0 when both are exactly zero.
+    """
+    a, n = _host_pair(analytic, numeric)
     denom = np.linalg.norm(a) + np.linalg.norm(n)
     return 0.0 if denom == 0.0 else float(np.linalg.norm(a - n) / denom)
+
+
+def max_elementwise_error(analytic, numeric) -> float:
+    r"""The largest error of one element, relative to the array's largest entry:
+
+    .. math:: \text{rel}_\infty(g, \hat g) = \frac{\max_k |g_k-\hat g_k|}
+              {\max(\lVert g\rVert_\infty, \lVert\hat g\rVert_\infty)} \in [0, 1],
+
+    for two arrays of one shape (any); 0 when both are exactly zero. A single wrong entry among
+    n entries of similar size moves :func:`relative_error` by only about :math:`1/\sqrt{n}` of
+    its error; this measure by all of it.
+    """
+    a, n = _host_pair(analytic, numeric)
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
+    return 0.0 if scale == 0.0 else float(np.abs(a - n).max() / scale)
 
 
 def numerical_gradient(f, a, eps=1e-6):
@@ -55,23 +89,63 @@ def numerical_gradient(f, a, eps=1e-6):
 
 
 class GradcheckReport(dict):
-    """``{name: relative error}`` for ``x``, each parameter and each initial-state array."""
+    r"""``{name: relative error}`` (:func:`relative_error`) for ``x (T, B, I)``, each parameter and
+    each initial-state array ``(B, n)``, with two more fields:
+
+    * ``elementwise`` : ``{name: max per-element error}`` (:func:`max_elementwise_error`);
+    * ``zero`` : the names whose numeric gradient :math:`\hat g = \partial E/\partial\theta` is
+      identically zero while the analytic :math:`g` is too. Their errors are 0 and pass any
+      tolerance, yet the check proved nothing there: :math:`E` does not depend on that array (a
+      parameter with no effect, a gate nobody reads, a state that is overwritten). Where every
+      array should matter, assert ``not report.zero``. Empty arrays (e.g. the ``(B, 0)`` gate
+      state of an LSTM without gates) are not listed: there is nothing in them to check.
+
+    A gradient that is zero on one side only has relative error 1 and fails by itself.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.elementwise = {}
+        self.zero = []
+
+    def add(self, name, analytic, numeric):
+        """Compare one array's analytic and numeric gradients (one shape) and record the result."""
+        self[name] = relative_error(analytic, numeric)
+        self.elementwise[name] = max_elementwise_error(analytic, numeric)
+        numeric, analytic = backend.to_numpy(numeric), backend.to_numpy(analytic)
+        if numeric.size and not np.any(numeric) and not np.any(analytic):
+            self.zero.append(name)                           # (an empty array has nothing to hide)
+        return self
 
     @property
     def max_error(self) -> float:
+        """The largest relative error over the checked arrays (0 for an empty report)."""
         return max(self.values()) if self else 0.0
 
     @property
+    def max_elementwise_error(self) -> float:
+        """The largest per-element error over the checked arrays (0 for an empty report)."""
+        return max(self.elementwise.values()) if self.elementwise else 0.0
+
+    @property
     def worst(self) -> str:
+        """The name with the largest relative error."""
         return max(self, key=self.get)
 
     def __repr__(self):
-        rows = "\n".join(f"  {k:<14s} {v:.2e}" for k, v in self.items())
-        return f"GradcheckReport (relative errors; max {self.max_error:.2e} at {self.worst}):\n{rows}"
+        head = "GradcheckReport (relative error, max per-element error"
+        if self:
+            head += f"; max {self.max_error:.2e} at {self.worst}"
+        if self.zero:
+            head += f"; no effect on E: {', '.join(self.zero)}"
+        rows = "\n".join(f"  {k:<14s} {v:.2e}   {self.elementwise.get(k, float('nan')):.2e}"
+                         + ("   (both gradients identically 0)" if k in self.zero else "")
+                         for k, v in self.items())
+        return f"{head}):\n{rows}"
 
 
 def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "state")):
-    """Check ``layer.backward`` against central differences; returns a :class:`GradcheckReport`.
+    r"""Check ``layer.backward`` against central differences; returns a :class:`GradcheckReport`.
 
     Parameters
     ----------
@@ -81,6 +155,11 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
         as the starting point of the state gradient).
     seed : for the random weights ``u``, ``v`` of the scalar E (see the module docstring).
     wrt : which gradients to check.
+
+    The scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) + \sum_j \sum v_j \odot
+    \text{state}_j(T)` with ``u`` of the shape of ``y (T, B, n_out)`` and ``v`` of the state's
+    ``(B, n)``; each array :math:`\theta` is compared as :math:`\text{rel}(\partial E/\partial\theta,
+    \widehat{\partial E/\partial\theta})` (module docstring).
 
     A float32 layer gets its analytic gradient in float32 and its reference in a float64 copy
     (``layer.to(dtype="float64")``): expect relative errors near 1e-4–1e-6 then, not 1e-9.
@@ -107,11 +186,11 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
 
     report = GradcheckReport()
     if "x" in wrt:
-        report["x"] = relative_error(dx, numerical_gradient(energy, x64, eps))
+        report.add("x", dx, numerical_gradient(energy, x64, eps))
     if "params" in wrt:
         for k in layer.params:
-            report[k] = relative_error(grads[k], numerical_gradient(energy, ref.params[k], eps))
+            report.add(k, grads[k], numerical_gradient(energy, ref.params[k], eps))
     if "state" in wrt:
         for name, d, s in zip(layer.state_names, dstate0, s64):
-            report[f"state0[{name}]"] = relative_error(d, numerical_gradient(energy, s, eps))
+            report.add(f"state0[{name}]", d, numerical_gradient(energy, s, eps))
     return report
