@@ -22,8 +22,18 @@ Writes are atomic: the file is written to a temporary file in the same directory
 ``fsync``-ed, then moved over ``path`` with :func:`os.replace`. A crash in the middle leaves the
 previous checkpoint untouched and removes the temporary file.
 
+A writer killed outright (SIGKILL, power loss) cannot remove its temporary file: it stays
+beside the checkpoint as ``.<name>.<random>.tmp`` (hidden, another suffix), is never read in
+place of ``path``, and can be deleted.
+
 Arrays are copied to the host with :func:`minilstm.backend.to_numpy` before saving, and moved to
 the requested backend with ``xp.asarray`` when loading.
+
+For a model (anything with ``params`` and ``config``: a :class:`~minilstm.model.SequenceModel`, a
+layer), :func:`save_model` writes its parameters and configuration, and :func:`load_into` loads a
+checkpoint into an existing model after checking that the configurations agree (apart from how
+the weights were initialised: ``seed``, ``init_scale``, ``gate_bias_init``, and the ``backend``)
+and that every parameter is there with its shape.
 """
 from __future__ import annotations
 
@@ -39,8 +49,8 @@ import numpy as np
 
 from .backend import get_backend, to_numpy
 
-__all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
-           "FORMAT", "VERSION"]
+__all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "save_model",
+           "load_into", "FORMAT", "VERSION"]
 
 FORMAT = "minilstm-checkpoint"
 VERSION = 1
@@ -306,11 +316,12 @@ def _check_arrays(path, meta, arrays):
                               f"(sha256 expected {checksum.get('hexdigest')!r:.20}...)")
 
 
-def _check_config(path, found, expected):
-    expected = json.loads(json.dumps(_json_tree(expected, "expected_config", None, None)))
-    diffs = _diff(expected, found, "")
+def _check_config(path, found, expected, what="expected_config", ignore=()):
+    expected = json.loads(json.dumps(_json_tree(expected, what, None, None)))
+    diffs = [d for d in _diff(expected, found, "")
+             if not set(d.split(":")[0].split(".")) & set(ignore)]     # 'core_config.seed: ...'
     if diffs:
-        raise CheckpointError(f"{path}: config does not match expected_config: " + "; ".join(diffs))
+        raise CheckpointError(f"{path}: config does not match {what}: " + "; ".join(diffs))
 
 
 _ABSENT = object()
@@ -352,3 +363,57 @@ def _restore_rng(state):
     bit_generator = cls()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
+
+
+# ---- models ------------------------------------------------------------------------------------
+_INIT_ONLY = ("seed", "init_scale", "gate_bias_init", "backend")
+"""Config keys that say how weights were initialised or where they live, not what the model is."""
+
+
+def save_model(path, model, *, optimizer=None, rng=None, extra=None) -> Path:
+    """:func:`save_checkpoint` of ``model.params`` and ``model.config`` (and ``optimizer``'s
+    ``state_dict()``, ``rng``, ``extra``), for :func:`load_into`. Returns the path."""
+    return save_checkpoint(path, model_params=model.params, config=model.config,
+                           optimizer_state=None if optimizer is None else optimizer.state_dict(),
+                           rng=rng, extra=extra)
+
+
+def load_into(model, path, *, optimizer=None) -> Checkpoint:
+    """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``) in place.
+
+    ``model`` : anything with ``params`` (name → array) and ``config``, e.g. a
+    :class:`~minilstm.model.SequenceModel` or a layer built with the checkpoint's preset. Checked
+    first, each a :class:`CheckpointError` that names what differs:
+
+    * the configuration: every key of ``model.config`` (nested: ``core_config.peepholes``) must
+      equal the checkpoint's, except ``seed``, ``init_scale``, ``gate_bias_init`` and ``backend``;
+    * the parameters: the same names, and each with the model's shape.
+
+    Then every parameter is copied into the model's array (views into fused buffers stay views)
+    and, with ``optimizer``, its state is restored (``optimizer.load_state_dict``). Returns the
+    :class:`Checkpoint` (for ``rng`` and ``extra``).
+    """
+    path = Path(path)
+    ck = load_checkpoint(path, backend=model.xp)
+    _check_config(path, ck.config, model.config,
+                  "the model's config (expected: the model's, found: the checkpoint's)", _INIT_ONLY)
+    missing = sorted(set(model.params) - set(ck.params))
+    unexpected = sorted(set(ck.params) - set(model.params))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: parameters do not match the model's; missing {missing}, "
+                              f"not in the model {unexpected}")
+    for name, p in model.params.items():
+        if tuple(ck.params[name].shape) != tuple(p.shape):
+            raise CheckpointError(f"{path}: parameter {name!r} has shape "
+                                  f"{tuple(ck.params[name].shape)} in the checkpoint, "
+                                  f"{tuple(p.shape)} in the model")
+    if optimizer is not None and ck.optimizer_state is None:
+        raise CheckpointError(f"{path}: holds no optimizer state to load into {optimizer!r:.60}")
+    for name, p in model.params.items():
+        p[...] = ck.params[name]
+    if optimizer is not None:
+        try:
+            optimizer.load_state_dict(ck.optimizer_state)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: the optimizer state does not fit: {e}") from e
+    return ck

@@ -225,3 +225,115 @@ def test_what_cannot_be_saved(tmp_path):
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         save_checkpoint(path, model_params={"w": np.zeros(1)}, config={}, rng=3)
     assert not path.exists() and os.listdir(tmp_path) == []
+
+
+# ---- a writer killed in the middle of a save ---------------------------------------------------
+_CHILD = r"""
+import sys, time
+import numpy as np
+from minilstm import io
+
+path, ready = sys.argv[1], sys.argv[2]
+
+def blocking_writer(f, arrays):          # half an archive on disk, then hang until killed
+    f.write(b"PK\x03\x04" + bytes(4096))
+    f.flush()
+    open(ready, "w").close()
+    time.sleep(120)
+
+io._write_npz = blocking_writer
+io.save_checkpoint(path, model_params={"W": np.full((2, 3), 7.0), "b": np.zeros(2)}, config={})
+"""
+
+
+def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_and_no_checkpoint_lookalike(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    path, ready = tmp_path / "ckpt.npz", tmp_path / "ready"
+    layer, _ = save(path)
+    before = path.read_bytes()
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(ready)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert child.poll() is None, "the child exited before blocking in the write"
+            assert time.monotonic() < deadline, "the child never reached the write"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)               # no except/finally runs in the child
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+    ready.unlink()
+    assert path.read_bytes() == before                   # the previous checkpoint, untouched
+    ck = load_checkpoint(path, expected_config=CONFIG)
+    np.testing.assert_array_equal(ck.params["W"], layer.params["W"])
+    stray = [p for p in tmp_path.iterdir() if p != path]
+    assert len(stray) == 1 and stray[0].name.startswith(".ckpt.npz.") and stray[0].suffix == ".tmp"
+    assert stray[0].stat().st_size > 0                   # the half-written archive is still there
+    assert sorted(tmp_path.glob("*.npz")) == [path]      # not a checkpoint by name ...
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        load_checkpoint(stray[0])                        # ... nor by content
+    save(path)                                           # the next save works as usual
+    load_checkpoint(path, expected_config=CONFIG)
+
+
+# ---- loading into an existing model ------------------------------------------------------------
+def _seq_model(preset, seed, xp=np, **kw):
+    from minilstm.model import SequenceModel
+    from minilstm import presets
+    core = getattr(presets, preset)(3, 2, 2, seed=seed, backend=xp, **kw) if preset != "vanilla" \
+        else presets.vanilla(3, 4, seed=seed, backend=xp, **kw)
+    return SequenceModel(core, 2, seed=seed + 1)
+
+
+def test_load_into_a_model_of_the_same_preset_on_every_backend(tmp_path, xp):
+    path = tmp_path / "m.npz"
+    src = _seq_model("lstm_forget_1999", 0, gate_bias_init={"f": [1.0, 2.0]})
+    opt = Adam(src.params, lr=0.01)
+    opt.step({k: np.ones_like(v) for k, v in src.params.items()})
+    io.save_model(path, src, optimizer=opt, extra={"epoch": 3})
+    dst = _seq_model("lstm_forget_1999", 7, xp)          # other seed, backend and bias init: fine
+    dst_opt = Adam(dst.params)
+    views = dict(dst.params)
+    ck = io.load_into(dst, path, optimizer=dst_opt)
+    assert ck.extra["epoch"] == 3 and dst_opt.t == 1 and dst_opt.lr == 0.01
+    for k, v in src.params.items():
+        assert dst.params[k] is views[k]                 # loaded in place: views stay views
+        np.testing.assert_array_equal(to_numpy(dst.params[k]), v)
+    flat = to_numpy(dst.core.flat)
+    np.testing.assert_array_equal(flat, src.core.flat)
+
+
+def test_load_into_another_preset_names_the_config_keys_that_differ(tmp_path):
+    path = tmp_path / "m.npz"
+    io.save_model(path, _seq_model("lstm_forget_1999", 0))
+    with pytest.raises(CheckpointError, match=re.escape(str(path)) + r": config does not match the "
+                       r"model's config .*core_config\.peepholes: expected True, found False.*"
+                       r"core_config\.g: expected 'tanh', found 'g1997'.*core_config\.recurrence: "
+                       r"expected 'output', found 'all'"):
+        io.load_into(_seq_model("vanilla", 0), path)
+    with pytest.raises(CheckpointError, match=r"core_config\.forget_gate: expected False, found True"):
+        io.load_into(_seq_model("lstm_1997", 0), path)
+
+
+def test_load_into_names_a_parameter_of_the_wrong_shape_or_a_missing_one(tmp_path):
+    path = tmp_path / "m.npz"
+    model = _seq_model("lstm_1997", 0)
+    params = {k: to_numpy(v) for k, v in model.params.items()}
+    save_checkpoint(path, model_params={**params, "core.W_z": np.zeros((4, 5))}, config=model.config)
+    with pytest.raises(CheckpointError, match=r"parameter 'core.W_z' has shape \(4, 5\) in the "
+                                              r"checkpoint, \(4, 3\) in the model"):
+        io.load_into(model, path)
+    del params["readout.b"]
+    save_checkpoint(path, model_params=params, config=model.config)
+    with pytest.raises(CheckpointError, match=r"missing \['readout.b'\], not in the model \[\]"):
+        io.load_into(model, path)
+    io.save_model(path, model)
+    with pytest.raises(CheckpointError, match="holds no optimizer state"):
+        io.load_into(model, path, optimizer=Adam(model.params))
