@@ -293,7 +293,8 @@ def scaling_factor(f_prime, w):
 
     The error carried from a unit back one step along a connection of weight w is multiplied by
     :math:`f'(a)\,w`; the error over q steps of a single self-connected unit is the product of q
-    such factors.
+    such factors. ``f_prime`` and ``w``: scalars or arrays that broadcast (e.g. ``(T, B, H)``
+    against ``(H,)``); the result has their broadcast shape.
     """
     if hasattr(f_prime, "shape") or hasattr(w, "shape"):
         return backend.get_array_module(f_prime, w).abs(f_prime * w)
@@ -304,7 +305,8 @@ def scaling_factor_bound(f_prime_max, w) -> float:
     r"""The largest per-step error scaling factor: :math:`\gamma|w|`, or :math:`\gamma\,\sigma_{\max}(w)` for a matrix.
 
     ``f_prime_max`` is γ = max f' (a number, or an activation name: ``"sigmoid"`` → 1/4,
-    ``"tanh"`` → 1). Below 1, the error flow vanishes at least as fast as this factor to the power
+    ``"tanh"`` → 1); ``w`` a scalar or a 2-d matrix, e.g. ``R (H, H)``; returns a float.
+    Below 1, the error flow vanishes at least as fast as this factor to the power
     of the lag (Hochreiter & Schmidhuber 1997, Sec. 3; Pascanu et al. 2013); its log bounds
     the decay rate of :func:`decay_rate`.
     """
@@ -326,7 +328,8 @@ def critical_weight(f_prime_max) -> float:
 
 
 def rnn_scaling_bound(layer) -> float:
-    r""":math:`\gamma\,\sigma_{\max}(R)` for an :class:`~minilstm.rnn.RNN` (γ from its activation)."""
+    r""":math:`\gamma\,\sigma_{\max}(R)` for an :class:`~minilstm.rnn.RNN` (γ from its activation),
+    with ``R`` of shape ``(H, H)``; a float."""
     if "R" not in layer.params or not hasattr(layer, "activation"):
         raise TypeError(f"rnn_scaling_bound needs an RNN (params['R'] and an activation), got "
                         f"{type(layer).__name__}; use scaling_factor_bound(f_prime_max, R) instead")
@@ -342,8 +345,9 @@ def decay_rate(flow, q=None, start=0, stop=None, method="fit") -> float:
     :math:`\log` of :func:`scaling_factor_bound`: from lag 0, the endpoint rate can never exceed
     it, and a fit over a steady decay does not either.
 
-    ``flow`` is a 1-d array over lags (from :func:`error_flow`); ``q`` its lags (default
-    0, 1, ...); points ``start:stop`` are used, and NaN, inf or zero entries dropped.
+    ``flow`` is a 1-d array of shape ``(n,)`` over lags (from :func:`error_flow`); ``q`` its lags,
+    shape ``(n,)`` (default 0, 1, ...); points ``start:stop`` are used, and NaN, inf or zero
+    entries dropped. Returns a float.
     """
     f = backend.to_numpy(flow).astype(np.float64)
     if f.ndim != 1:

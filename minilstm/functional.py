@@ -46,22 +46,22 @@ def _out_like(xp, a, out):
 
 
 def dsigmoid_from_output(y):
-    """σ'(a) written with y = σ(a): y·(1 − y)."""
+    """σ'(a) written with y = σ(a): y·(1 − y); same shape as ``y``."""
     return y * (1.0 - y)
 
 
 def tanh(a, out=None):
-    """tanh(a); same shape as ``a``."""
+    r""":math:`\tanh a = (e^{a} - e^{-a})/(e^{a} + e^{-a})`; same shape as ``a``."""
     return get_array_module(a).tanh(a, out=out)
 
 
 def dtanh_from_output(y):
-    """tanh'(a) written with y = tanh(a): 1 − y²."""
+    """tanh'(a) written with y = tanh(a): 1 − y²; same shape as ``y``."""
     return 1.0 - y * y
 
 
 def g1997(a, out=None):
-    """The 1997 cell-input squashing g(a) = 4σ(a) − 2 ∈ (−2, 2) = 2·tanh(a/2)."""
+    """The 1997 cell-input squashing g(a) = 4σ(a) − 2 ∈ (−2, 2) = 2·tanh(a/2); same shape as ``a``."""
     xp = get_array_module(a)
     out = xp.multiply(a, 0.5, out=_out_like(xp, a, out))
     xp.tanh(out, out=out)
@@ -75,7 +75,7 @@ def dg1997_from_output(y):
 
 
 def h1997(a, out=None):
-    """The 1997 cell-output squashing h(a) = 2σ(a) − 1 ∈ (−1, 1) = tanh(a/2)."""
+    """The 1997 cell-output squashing h(a) = 2σ(a) − 1 ∈ (−1, 1) = tanh(a/2); same shape as ``a``."""
     xp = get_array_module(a)
     out = xp.multiply(a, 0.5, out=_out_like(xp, a, out))
     return xp.tanh(out, out=out)
@@ -87,7 +87,7 @@ def dh1997_from_output(y):
 
 
 def identity(a, out=None):
-    """f(a) = a (the CEC's activation, and Greff's NIAF/NOAF variants)."""
+    """f(a) = a (the CEC's activation, and Greff's NIAF/NOAF variants): a copy, same shape as ``a``."""
     if out is None:
         return a.copy()
     out[...] = a
@@ -110,7 +110,12 @@ ACTIVATIONS = {
 
 
 def activation(name: str, argument: str = "activation"):
-    """``(f, df_from_output)`` for a name in :data:`ACTIVATIONS`; a clear error otherwise."""
+    r"""``(f, df_from_output)`` for a name in :data:`ACTIVATIONS`; a clear error otherwise.
+
+    ``f(a)`` gives :math:`y = f(a)` and ``df_from_output(y)`` gives :math:`f'(a)` from that ``y``
+    (e.g. :math:`\sigma'(a) = y(1-y)`, :math:`\tanh'(a) = 1-y^2`; the table in the module
+    docstring); both act elementwise and return the shape of their argument, e.g. ``(B, H)``.
+    """
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):

@@ -68,10 +68,13 @@ def max_elementwise_error(analytic, numeric) -> float:
 
 
 def numerical_gradient(f, a, eps=1e-6):
-    """Central-difference gradient of the scalar ``f()`` with respect to array ``a``.
+    r"""Central-difference gradient of the scalar ``f()`` with respect to array ``a``:
 
-    ``a`` is perturbed in place, one element at a time, and restored; ``f`` must read it.
-    Returns a host float64 array of ``a``'s shape.
+    .. math:: \hat g_k = \frac{f(a + \epsilon e_k) - f(a - \epsilon e_k)}{2\epsilon}
+              \quad\text{for every element } k \text{ of } a.
+
+    ``a`` (float64, any shape, e.g. ``(H, I)`` for ``W_z``) is perturbed in place, one element
+    at a time, and restored; ``f`` must read it. Returns a host float64 array of ``a``'s shape.
     """
     if backend.to_numpy(a).dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 array, got {a.dtype}: "

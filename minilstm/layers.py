@@ -47,7 +47,10 @@ def softmax(a, axis=-1):
 
 
 def log_softmax(a, axis=-1):
-    r"""log-softmax along ``axis``: :math:`a_k - m - \log\sum_j e^{a_j - m}`, stable as :func:`softmax`."""
+    r"""log-softmax along ``axis``: :math:`a_k - m - \log\sum_j e^{a_j - m}`, stable as :func:`softmax`.
+
+    Same shape, dtype and backend as ``a``, e.g. ``(T, B, K)`` with ``axis=-1`` over the K classes.
+    """
     xp = get_array_module(a)
     shifted = a - xp.max(a, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))

@@ -29,7 +29,17 @@ LOSSES = {
 
 
 class SequenceModel:
-    """``core`` (any minilstm recurrent layer) followed by a :class:`~minilstm.layers.Linear` readout.
+    r"""``core`` (any minilstm recurrent layer) followed by a :class:`~minilstm.layers.Linear` readout.
+
+    .. math::
+
+        a^{\text{out}}(t) = W_y\,y(t) + b_y, \qquad \hat y(t) = \phi(a^{\text{out}}(t)),
+
+    with :math:`y(t)` the core's output and :math:`\phi` set by the loss (module docstring).
+    Shapes: ``x (T, B, I)`` → core ``y (T, B, H)`` → ``a_out (T, B, K)``; the readout's
+    ``W_y (K, H)`` and ``b_y (K,)`` are ``params["readout.W"]`` and ``params["readout.b"]``;
+    targets and masks as in :mod:`minilstm.losses` (``(T, B, K)`` or class indices ``(T, B)``;
+    mask ``(T, B)``).
 
     Parameters
     ----------

@@ -31,7 +31,12 @@ __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "clip_grad_norm", "check_fini
 
 
 class Optimizer:
-    """The common part: the params reference, ``lr``, checks of ``grads``, state (de)serialisation.
+    r"""The common part: the params reference, ``lr``, checks of ``grads``, state (de)serialisation.
+
+    Every optimiser here updates each parameter in place, :math:`\theta \leftarrow \theta -
+    \eta\,d(g)`, with a step direction :math:`d` of the gradient history (:math:`d(g) = g` for
+    :class:`SGD`). ``params`` and ``grads``: dicts name → array, each gradient of its parameter's
+    shape (e.g. ``W_z (H, I)``, ``b_i (nb,)``); the per-parameter buffers have that shape too.
 
     Subclasses name their per-parameter buffers in ``_buffers`` (e.g. ``("m", "v")``) and their
     scalar hyper-parameters in ``_scalars``, and implement ``_update(p, g, bufs)``.
@@ -140,7 +145,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: θ ← θ − η g."""
+    """Plain gradient descent: θ ← θ − η g, with g of the shape of θ (any, e.g. ``R_z (H, U)``)."""
 
     def __init__(self, params, lr):
         super().__init__(params, lr)
@@ -155,7 +160,7 @@ class Momentum(Optimizer):
     v ← μ v + g;  θ ← θ − η v.   With ``nesterov=True``: θ ← θ − η (g + μ v), v the new velocity.
 
     (The form of Sutskever et al. 2013 / PyTorch: the velocity is kept in gradient units, so a
-    change of η between steps acts at once.)
+    change of η between steps acts at once.) The velocity v has the shape of its parameter θ.
     """
 
     _buffers = ("velocity",)
@@ -181,7 +186,9 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba 2015): with t the step count (1 at the first step),
 
     m ← β₁ m + (1−β₁) g;  v ← β₂ v + (1−β₂) g²;
-    θ ← θ − η · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε).
+    θ ← θ − η · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε),
+
+    elementwise (g² = g ⊙ g); the moments m and v have the shape of their parameter θ.
     """
 
     _buffers = ("m", "v")
@@ -227,6 +234,7 @@ def clip_grad_norm(grads, max_norm) -> float:
     r"""Global-norm clipping: with :math:`\|g\| = \sqrt{\sum_{\text{arrays}}\sum g^2}`, if
     :math:`\|g\| > v` (``max_norm``) every gradient is scaled in place, :math:`g \leftarrow v\,g/\|g\|`.
 
+    ``grads``: dict name → array of any shapes (all arrays on one backend), scaled in place.
     Returns the norm *before* clipping as a Python float. Raises ``FloatingPointError`` (naming
     the parameter) when a gradient is not finite, since no rescaling can repair that.
     """

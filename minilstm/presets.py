@@ -40,9 +40,11 @@ def _build(defaults, overrides):
 
 
 def bias_staircase(start, step, n_blocks):
-    """``[start, start+step, …]`` with one value per block, e.g. ``bias_staircase(-1, -1, 3)``
-    = ``[-1, -2, -3]`` (the 1997 output-gate recipe) or ``bias_staircase(0.5, 0.5, 4)`` (the
-    forget-gate biases of Gers et al. 2000)."""
+    r"""One bias per block, :math:`b_k = \text{start} + k\cdot\text{step}` for
+    :math:`k = 0, \dots, n_b-1`: a list of ``n_blocks`` floats, the shape ``(nb,)`` of a gate
+    bias ``b_i, b_f, b_o``. E.g. ``bias_staircase(-1, -1, 3)`` = ``[-1, -2, -3]`` (the 1997
+    output-gate recipe) or ``bias_staircase(0.5, 0.5, 4)`` (the forget-gate biases of Gers et
+    al. 2000)."""
     return [float(start + k * step) for k in range(int(n_blocks))]
 
 
@@ -64,6 +66,10 @@ def lstm_1997(n_in, n_blocks, cells_per_block=1, *, cell_bias=False, init_scale=
     6. ``init_scale``: 0.2 in Exp. 1–2, 0.1 elsewhere. ``gate_bias_init``: e.g. ``{'o': [-1, -2,
     -3]}`` (Exp. 1) or ``{'i': [-1, -3, -5], 'o': [-2, -4, -6]}`` (Exp. 3a).
     The 1997 *learning rule* (truncated gradient) is not part of the layer.
+
+    Shapes, with :math:`H = n_b S` cells and :math:`U = H + 2n_b` sources in :math:`u(t-1)`:
+    ``W_z (H, I)``, ``R_z (H, U)``, ``b_z (H,)``; ``W_i, W_o (nb, I)``, ``R_i, R_o (nb, U)``,
+    ``b_i, b_o (nb,)``; ``x (T, B, I)`` → ``y (T, B, H)``; state ``y, c (B, H)``, ``gates (B, 2 nb)``.
     """
     return _build(dict(n_in=n_in, n_cells=n_blocks * cells_per_block,
                        cells_per_block=cells_per_block, input_gate=True, forget_gate=False,
@@ -86,6 +92,9 @@ def lstm_forget_1999(n_in, n_blocks, cells_per_block=1, *, cell_bias=False, init
     The paper's CERG net: 4 blocks × 2 cells, input and output gate biases −0.5, −1.0, −1.5, −2.0,
     forget-gate biases +0.5, +1.0, +1.5, +2.0, e.g. ``gate_bias_init={'i': bias_staircase(-0.5,
     -0.5, 4), 'o': bias_staircase(-0.5, -0.5, 4), 'f': bias_staircase(0.5, 0.5, 4)}``.
+
+    Shapes as :func:`lstm_1997` with :math:`U = H + 3n_b` and the forget gate's own
+    ``W_f (nb, I)``, ``R_f (nb, U)``, ``b_f (nb,)``; state ``gates (B, 3 nb)``.
     """
     return lstm_1997(n_in, n_blocks, cells_per_block, cell_bias=cell_bias, init_scale=init_scale,
                      gate_bias_init=gate_bias_init, **{"forget_gate": True, **overrides})
@@ -106,6 +115,8 @@ def lstm_peephole_2000(n_in, n_blocks, cells_per_block=1, *, cell_bias=False, in
     where :math:`(P c)_k = \sum_{j\in\text{block }k} p_j c_j`. The timing nets of the 2002 paper drop
     h and use g = identity: pass ``g='identity', h='identity'``. (The paper's own learning rule
     lets no error flow back through the peepholes; this layer computes the full gradient.)
+
+    Shapes as :func:`lstm_forget_1999`, plus one peephole weight per cell: ``p_i, p_f, p_o (H,)``.
     """
     return lstm_1997(n_in, n_blocks, cells_per_block, cell_bias=cell_bias, init_scale=init_scale,
                      gate_bias_init=gate_bias_init,
@@ -116,42 +127,58 @@ def lstm_peephole_2000(n_in, n_blocks, cells_per_block=1, *, cell_bias=False, in
 def vanilla(n_in, n_cells, **overrides):
     r"""Greff et al. (2017), the vanilla LSTM: all three gates, peepholes, g = h = tanh, biases on
     every unit, and the modern wiring :math:`u(t-1) = y(t-1)` (the equations of the module
-    docstring)."""
+    docstring).
+
+    Shapes, H = ``n_cells`` (blocks of one cell): ``W_z, W_i, W_f, W_o (H, I)``,
+    ``R_z, R_i, R_f, R_o (H, H)``, ``b_z, b_i, b_f, b_o (H,)``, ``p_i, p_f, p_o (H,)``;
+    ``x (T, B, I)`` → ``y (T, B, H)``; state ``y, c (B, H)``."""
     return _build(dict(n_in=n_in, n_cells=n_cells, input_gate=True, forget_gate=True,
                        output_gate=True, peepholes=True, g="tanh", h="tanh", recurrence="output",
                        cell_bias=True, gate_bias=True, init_scale=0.1), overrides)
 
 
 def nig(n_in, n_cells, **overrides):
-    r"""Greff's NIG, no input gate: :math:`i \equiv 1`, so :math:`c = f\odot c(t-1) + z`."""
+    r"""Greff's NIG, no input gate: :math:`i \equiv 1`, so :math:`c = f\odot c(t-1) + z`.
+
+    Shapes as :func:`vanilla` (``x (T, B, I)`` → ``y (T, B, H)``) without ``W_i, R_i, b_i, p_i``."""
     return vanilla(n_in, n_cells, **{"input_gate": False, **overrides})
 
 
 def nfg(n_in, n_cells, **overrides):
     r"""Greff's NFG, no forget gate: :math:`f \equiv 1`, so :math:`c = c(t-1) + i\odot z` (the
-    1997 CEC)."""
+    1997 CEC).
+
+    Shapes as :func:`vanilla` (``x (T, B, I)`` → ``y (T, B, H)``) without ``W_f, R_f, b_f, p_f``."""
     return vanilla(n_in, n_cells, **{"forget_gate": False, **overrides})
 
 
 def nog(n_in, n_cells, **overrides):
-    r"""Greff's NOG, no output gate: :math:`o \equiv 1`, so :math:`y = h(c)`."""
+    r"""Greff's NOG, no output gate: :math:`o \equiv 1`, so :math:`y = h(c)`.
+
+    Shapes as :func:`vanilla` (``x (T, B, I)`` → ``y (T, B, H)``) without ``W_o, R_o, b_o, p_o``."""
     return vanilla(n_in, n_cells, **{"output_gate": False, **overrides})
 
 
 def niaf(n_in, n_cells, **overrides):
     r"""Greff's NIAF, no input activation function: :math:`g = \mathrm{id}`,
-    :math:`z = W_z x + R_z y(t-1) + b_z`."""
+    :math:`z = W_z x + R_z y(t-1) + b_z`.
+
+    Shapes as :func:`vanilla`: the same parameters, ``x (T, B, I)`` → ``y (T, B, H)``."""
     return vanilla(n_in, n_cells, **{"g": "identity", **overrides})
 
 
 def noaf(n_in, n_cells, **overrides):
-    r"""Greff's NOAF, no output activation function: :math:`h = \mathrm{id}`, :math:`y = o\odot c`."""
+    r"""Greff's NOAF, no output activation function: :math:`h = \mathrm{id}`, :math:`y = o\odot c`.
+
+    Shapes as :func:`vanilla`: the same parameters, ``x (T, B, I)`` → ``y (T, B, H)``."""
     return vanilla(n_in, n_cells, **{"h": "identity", **overrides})
 
 
 def no_peepholes(n_in, n_cells, **overrides):
     r"""Greff's NP, no peepholes: the :math:`p_i\odot c(t-1)`, :math:`p_f\odot c(t-1)` and
-    :math:`p_o\odot c(t)` terms are removed (and with them the parameters ``p_i, p_f, p_o``)."""
+    :math:`p_o\odot c(t)` terms are removed (and with them the parameters ``p_i, p_f, p_o``).
+
+    Shapes as :func:`vanilla` (``x (T, B, I)`` → ``y (T, B, H)``) without ``p_i, p_f, p_o``."""
     return vanilla(n_in, n_cells, **{"peepholes": False, **overrides})
 
 
@@ -160,7 +187,9 @@ np_ = no_peepholes
 
 def cifg(n_in, n_cells, **overrides):
     r"""Greff's CIFG, coupled input and forget gate: :math:`f = 1 - i` (no ``W_f, R_f, b_f, p_f``),
-    so :math:`c = (1 - i)\odot c(t-1) + i\odot z`."""
+    so :math:`c = (1 - i)\odot c(t-1) + i\odot z`.
+
+    Shapes as :func:`vanilla` (``x (T, B, I)`` → ``y (T, B, H)``) without ``W_f, R_f, b_f, p_f``."""
     return vanilla(n_in, n_cells, **{"cifg": True, **overrides})
 
 
@@ -171,7 +200,10 @@ def fgr(n_in, n_cells, **overrides):
     .. math:: i = \sigma(W_i x + R_i [y(t-1), i(t-1), f(t-1), o(t-1)] + p_i\odot c(t-1) + b_i)
 
     (likewise f and o); ``R_i, R_f, R_o`` have H + 3H columns, ``R_z`` keeps H. The state carries
-    the gate activations (``state_names = ('y', 'c', 'gates')``)."""
+    the gate activations (``state_names = ('y', 'c', 'gates')``).
+
+    Shapes as :func:`vanilla` except ``R_i, R_f, R_o (H, 4H)``; state ``y, c (B, H)``,
+    ``gates (B, 3H)``."""
     return vanilla(n_in, n_cells, **{"fgr": True, **overrides})
 
 
@@ -223,8 +255,12 @@ EXPERIMENTS_1997 = {
 def net_1997(name, **overrides):
     r"""The LSTM layer of a 1997 experiment (a key of :data:`EXPERIMENTS_1997`) and its readout.
 
-    Returns ``(layer, n_out, output_bias)``; the paper's weight count is
-    ``layer.n_weights_1997(n_out, output_bias)`` (e.g. 264 for ``'1_4x1'``).
+    Returns ``(layer, n_out, output_bias)``: ``layer`` is :func:`lstm_1997` with the spec's
+    sizes (shapes there: ``x (T, B, I)`` → ``y (T, B, H)``, :math:`H = n_b S`), and the readout
+    :math:`\hat y(t) = \sigma(W_y\,y(t) + b_y)` the paper puts on the cells has ``W_y (n_out, H)``
+    and, with ``output_bias``, ``b_y (n_out,)``. The paper's weight count is
+    ``layer.n_weights_1997(n_out, output_bias)`` = ``layer.n_params`` + :math:`n_{out}(H + \beta)`,
+    :math:`\beta = 1` with an output bias and 0 without (e.g. 264 for ``'1_4x1'``).
     """
     try:
         spec = dict(EXPERIMENTS_1997[name])

@@ -2,6 +2,7 @@
 import importlib
 import inspect
 import pkgutil
+import re
 
 import minilstm
 
@@ -33,3 +34,64 @@ def test_every_public_name_has_a_docstring():
                         if not m.startswith("_") and inspect.isfunction(f) and not (f.__doc__ or "").strip():
                             missing.append(f"{mod.__name__}.{name}.{m}")
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)
+
+
+# ---- the numerics modules: equations and shapes ----------------------------------------------
+NUMERICS = ("rnn", "lstm", "gru", "rtrl1997", "layers", "losses", "optim", "gradcheck", "analysis",
+            "functional", "presets", "model")
+
+#: names for which an equation or a shape does not make sense, each with its reason
+NO_EQUATION = {
+    "minilstm.optim.check_finite_grads": "a check that names non-finite gradients; nothing to compute",
+}
+NO_SHAPES = {
+    "minilstm.optim.check_finite_grads": "takes the grads dict as the layers give it, any shapes",
+    "minilstm.analysis.critical_weight": "a scalar from a scalar (1/γ); no arrays",
+}
+
+# an equation: a :math: role or directive, or a line with "=" or "←" between two terms and an
+# operator or a Greek letter on it (so that ``dtype="float64"`` and ``rule = Rule(layer)`` do not count)
+_EQ_LINE = re.compile(r"\S\s*(=|←)\s*\S")
+_MATHY = re.compile(r"[+\-−*/·⊙σ∂Σ√^ᵀ@\u0370-\u03ff]")
+# shapes: "(T, ...", "(B, ...", "(H, I)", "(nb,)", "(n_out, H)" ... or the word "shape"
+_SHAPE = re.compile(r"\((?:T|B|H|I|K|G|M|U|S|nb|n|n_\w+)\b\s*,|\bshape")
+
+
+def _has_equation(doc):
+    if ":math:" in doc or ".. math::" in doc:
+        return True
+    return any(_EQ_LINE.search(line) and _MATHY.search(line) and not line.lstrip().startswith(">>>")
+               for line in doc.splitlines())
+
+
+def _numerics_names():
+    for m in NUMERICS:
+        mod = importlib.import_module(f"minilstm.{m}")
+        for name in getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]:
+            obj = getattr(mod, name)
+            if getattr(obj, "__module__", None) == mod.__name__ and (inspect.isclass(obj) or inspect.isfunction(obj)):
+                yield f"{mod.__name__}.{name}", inspect.getdoc(obj) or ""
+
+
+def test_the_checker_tells_formulas_from_code():
+    assert _has_equation("Plain gradient descent: θ ← θ − η g.")
+    assert _has_equation("y = x @ W.T + b")
+    assert not _has_equation("Call it as ``f(x, dtype='float64')``.\n    rule = TruncatedRTRL(layer)")
+    assert _SHAPE.search("``x (T, B, I)``") and _SHAPE.search("``b_i (nb,)``")
+    assert not _SHAPE.search("a float (B)")
+
+
+def test_numerics_docstrings_have_equations_and_shapes():
+    """Every public class and function of the numerics modules states its equation (in the
+    book's notation) and its shapes, as DESIGN.md asks, except the allowlisted names."""
+    missing = []
+    seen = set()
+    for qualname, doc in _numerics_names():
+        seen.add(qualname)
+        if qualname not in NO_EQUATION and not _has_equation(doc):
+            missing.append(f"{qualname}: no equation")
+        if qualname not in NO_SHAPES and not _SHAPE.search(doc):
+            missing.append(f"{qualname}: no shapes")
+    stale = sorted((set(NO_EQUATION) | set(NO_SHAPES)) - seen)
+    assert not stale, f"allowlist entries that are no public name any more: {stale}"
+    assert not missing, "docstrings without an equation or shapes:\n" + "\n".join(missing)
