@@ -305,7 +305,8 @@ class TrialBatch:
     @property
     def active_masks(self) -> dict:
         """``{name: 0/1 array}``: the entries of the trials still training (off-block and frozen
-        trials' entries are 0). Multiply gradients by these (:meth:`mask_grads` does)."""
+        trials' entries are 0). Select gradients with these (:func:`select`, as :meth:`mask_grads`
+        does): multiplying would turn an inf into NaN."""
         return self._active_masks
 
     def clip_grad_norm(self, grads, max_norm):
