@@ -35,7 +35,9 @@ What "the same layout" means for each layer class (the index maps in :func:`axis
 
 Any :class:`~minilstm.lstm.LSTM` (every preset, 1997 wiring, peepholes, CIFG, FGR),
 :class:`~minilstm.rnn.RNN` and :class:`~minilstm.gru.GRU` can be packed; the layers themselves
-are used unchanged.
+are used unchanged. So can a wrapper that holds one of them as ``inner`` and trains a subset of
+its parameters (:class:`minilstm.experiments.nets.InputToOutput`: with ``skip_input`` its output
+is ``[y, x]``, and the readout's input axis is trial k's cells, then its inputs).
 
 Data: each trial has its own data (its own random stream). ``pack`` concatenates the trials'
 inputs along the feature axis, padding shorter sequences with zeros at the end; since a step's
@@ -132,6 +134,9 @@ LOSSES = {
 # ---- layouts ------------------------------------------------------------------------------------
 def axis_kinds(core) -> dict:
     """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring)."""
+    if hasattr(core, "inner"):                              # a wrapper: its layer's, for its params
+        kinds = axis_kinds(core.inner)
+        return {name: kinds[name] for name in core.params}
     if isinstance(core, LSTM):
         out = {}
         for name in core.params:
@@ -153,6 +158,8 @@ def axis_kinds(core) -> dict:
 
 def widen_core(core, K: int):
     """A zero-initialised layer of ``core``'s class and configuration, K times as wide."""
+    if hasattr(core, "inner"):                              # a wrapper around a wide layer
+        return core.widened(widen_core(core.inner, K))
     cfg = dict(core.config)
     if isinstance(core, LSTM):
         cfg.update(n_in=K * core.n_in, n_cells=K * core.n_cells, gate_bias_init=None, seed=None,
@@ -168,6 +175,7 @@ def widen_core(core, K: int):
 
 
 def _sizes(core):
+    core = getattr(core, "inner", core)
     H = core.n_cells if isinstance(core, LSTM) else core.n_hidden
     nb = core.n_blocks if isinstance(core, LSTM) else H
     n_gate_state = (len(core.gates) if isinstance(core, LSTM) and core.has_gate_state else 0)
@@ -185,6 +193,11 @@ def _index(kind, k, K, core, n_out):
         return k * nb + np.arange(nb)
     if kind == "out":
         return k * n_out + np.arange(n_out)
+    if kind == "y":                                         # the readout's input: the core's output
+        cells = k * H + np.arange(H)
+        if getattr(core, "skip_input", False):              # [y (K·H) | x (K·I)]
+            return np.concatenate([cells, K * H + k * I + np.arange(I)])
+        return cells
     if kind == "u":                                         # [y | i | f | o], gate-major when wide
         parts = [k * H + np.arange(H)]
         parts += [K * H + g * K * nb + k * nb + np.arange(nb) for g in range(ng)]
@@ -243,7 +256,7 @@ class TrialBatch:
                                    readout_bias=proto.readout.bias, init_scale=0.0)
         xp = self.xp
         kinds = {f"core.{k}": v for k, v in axis_kinds(core).items()}
-        kinds["readout.W"] = ("out", "cell")
+        kinds["readout.W"] = ("out", "y")
         if proto.readout.bias:
             kinds["readout.b"] = ("out",)
         if set(kinds) != set(self.model.params) or set(kinds) != set(proto.params):

@@ -4,7 +4,8 @@ Modules: :mod:`~minilstm.experiments.registry` (the experiments, their nets, def
 they differ from the papers), :mod:`~minilstm.experiments.loops` (training loops for K trials in
 one :class:`~minilstm.trials.TrialBatch`), :mod:`~minilstm.experiments.published` (the papers'
 numbers), :mod:`~minilstm.experiments.runner` (JSON results, the side-by-side table, the command
-line). ``python -m minilstm.experiments --help`` lists every experiment and task.
+line), :mod:`~minilstm.experiments.nets` (a net no preset builds: Exp. 2's direct input-to-output
+weights). ``python -m minilstm.experiments --help`` lists every experiment and task.
 
 >>> from minilstm.experiments import EXPERIMENTS
 >>> sorted(EXPERIMENTS)[:2]

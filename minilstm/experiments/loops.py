@@ -5,7 +5,8 @@ Three loops, one per kind of experiment:
 * :func:`online_rtrl_reber` — Exp. 1 as in 1997: the truncated RTRL-style rule of
   :mod:`minilstm.rtrl1997`, plain gradient descent after **every time step**, activations and
   partials reset at the start of every string;
-* :func:`bptt_last_step` — tasks with one target at the end (adding, temporal order):
+* :func:`bptt_last_step` — tasks with masked targets, one at the end (adding, multiplication,
+  temporal order, two-sequence, Exp. 2c) or at chosen steps (Exp. 2a/2b, the timing tasks):
   mini-batch BPTT with Adam, success judged on the training sequences themselves as the paper's
   stopping rule does ("the N most recent sequences processed correctly"), checked after every
   sequence;
@@ -24,6 +25,7 @@ trial presented so far and so shows rate and ETA.
 """
 from __future__ import annotations
 
+import collections
 import math
 import time
 
@@ -34,6 +36,7 @@ from ..functional import sigmoid
 from ..optim import Adam
 from ..rtrl1997 import TruncatedRTRL
 from ..tasks import SUCCESS, TASKS
+from ..trials import select
 from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, reber_success
 
 __all__ = ["online_rtrl_reber", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
@@ -333,24 +336,36 @@ def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=Non
 # ---- Exp. 4 / 6a and the Elman baseline: mini-batch BPTT, error at the last step ----------------------
 def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget, window,
                    mean_error_below, clip=None, lr_half_life=None, n_test=2560, progress=None,
-                   time_limit=None, report_every=50):
-    r"""Mini-batch BPTT with Adam on a task whose target is at the last step; K packed trials.
+                   time_limit=None, report_every=50, max_wrong=0, count="end",
+                   test_kwargs=None):
+    r"""Mini-batch BPTT with Adam on a masked-target task (one target at the end, or a target at
+    chosen steps); K packed trials.
 
     Success (the 1997 paper's stopping rule for Exp. 4–6): the ``window`` (2,000) most recent
     training sequences were all processed correctly (:data:`minilstm.tasks.SUCCESS`, judged on
     the outputs of the forward pass that trained on them, i.e. before their update) and their
-    mean squared error at the target is below ``mean_error_below``. It is checked after every
-    sequence, so ``sequences_to_success`` is exact to the sequence. After training each trial is
-    tested on ``n_test`` fresh sequences (the paper: 2,560) and the wrong ones are counted.
+    mean squared error at the target is below ``mean_error_below`` (None: no error condition).
+    It is checked after every sequence, so ``sequences_to_success`` is exact to the sequence.
+    After training each trial is tested on ``n_test`` fresh sequences (the paper: 2,560) and the
+    wrong ones are counted.
 
+    ``max_wrong``: at most this many of the ``window`` most recent sequences may be wrong
+    (default 0: all correct; Exp. 5 allows some). ``count``: ``"end"`` (default) counts the
+    sequences presented up to the last one of the window; ``"start"`` counts those before the
+    window (the sequences the net needed before its run of ``window`` correct ones began: Exp. 2
+    reports 5,040 sequences for a criterion of 10,000 successive ones). ``test_kwargs`` override
+    ``task_kwargs`` for the test sequences (e.g. longer streams for the timing tasks).
     ``lr_half_life`` (sequences, or None): Adam's step size is ``lr · 0.5^(n / lr_half_life)``
     after n sequences, so that the last errors above the strict threshold can die out.
     """
+    if count not in ("end", "start"):
+        raise ValueError(f"count must be 'end' or 'start', got {count!r}")
     xp, K = tb.xp, tb.K
     gen, ok_fn = TASKS[task], SUCCESS[task]
     opt = Adam(tb.params, lr=lr)
     results = [dict(success=False, sequences_to_success=None) for _ in range(K)]
-    run = np.zeros(K, dtype=np.int64)                        # consecutive correct sequences
+    recent_ok = [collections.deque() for _ in range(K)]      # the last `window` verdicts
+    n_wrong = np.zeros(K, dtype=np.int64)                    # wrong ones among them
     errs = [[] for _ in range(K)]                            # recent squared errors
     updates = int(math.ceil(budget / batch))
     t0 = time.perf_counter()
@@ -385,14 +400,22 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
                 errs[k].pop(0)
             recent = np.concatenate(errs[k])
             for j in range(batch):
-                run[k] = run[k] + 1 if ok[j] else 0
-                if run[k] >= window and not results[k]["success"]:
+                recent_ok[k].append(bool(ok[j]))
+                n_wrong[k] += not ok[j]
+                if len(recent_ok[k]) > window:
+                    n_wrong[k] -= not recent_ok[k].popleft()
+                if len(recent_ok[k]) == window and n_wrong[k] <= max_wrong \
+                        and not results[k]["success"]:
                     n_seen = u * batch + j + 1
                     start = len(recent) - batch + j + 1 - window
                     mean_err = float(recent[max(start, 0):len(recent) - batch + j + 1].mean())
-                    if mean_err < mean_error_below:
-                        results[k].update(success=True, sequences_to_success=n_seen,
-                                          mean_sq_error_at_success=mean_err)
+                    if mean_error_below is None or mean_err < mean_error_below:
+                        results[k].update(
+                            success=True,
+                            sequences_to_success=n_seen if count == "end" else n_seen - window,
+                            mean_sq_error_at_success=mean_err)
+                        if max_wrong:
+                            results[k]["wrong_in_window_at_success"] = int(n_wrong[k])
                         break
         newly = [k for k in active if results[k]["success"]]
         for k in newly:          # stop at success: this batch's update must not reach them
@@ -411,14 +434,14 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
                                              if results[k]["success"] else presented)
         results[k].update(_divergence(tb, k))
     # test on fresh sequences
+    test_kwargs = dict(task_kwargs, **(test_kwargs or {}))
     wrong = np.zeros(K, dtype=np.int64)
     mse = np.zeros(K)
     chunk = 512
     for start in range(0, n_test, chunk):
         n = min(chunk, n_test - start)
-        bs = [gen(n, test_rngs[k], **task_kwargs) for k in range(K)]
-        a_out, _ = tb.model.forward(tb.pack([b.x for b in bs]))
-        outs = tb.split(tb.outputs(a_out))
+        bs = [gen(n, test_rngs[k], **test_kwargs) for k in range(K)]
+        outs = _test_outputs(tb, tb.pack([b.x for b in bs]))
         for k in range(K):
             out = outs[k][:bs[k].T]
             wrong[k] += int((~ok_fn(out, bs[k])).sum())
@@ -426,8 +449,37 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
     for k in range(K):
         results[k]["test_wrong"] = int(wrong[k])
         results[k]["test_sequences"] = int(n_test)
-        results[k]["test_mse"] = float(mse[k] / n_test)
+        results[k]["test_mse"] = float(mse[k] / n_test) if np.isfinite(mse[k]) else None
     return results
+
+
+def _test_outputs(tb, x):
+    """Every trial's outputs on the packed test input ``x``: a list of K host arrays.
+
+    Nets with unbounded units (the timing nets: g = h = identity) can overflow on long test
+    streams, and in the wide products one trial's inf would turn the others' outputs into NaN
+    (inf · 0). If the wide pass is not finite, each trial runs alone (the others' weights 0),
+    and a trial whose own activations overflow gets NaN outputs: all its sequences count wrong.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        y, _ = tb.model.core.forward(x)
+        if bool(tb.xp.isfinite(y).all()):
+            return tb.split(tb.outputs(tb.model.readout.forward(y)[0]))
+        saved = {n: p.copy() for n, p in tb.params.items()}
+        outs = []
+        try:
+            for k in range(tb.K):
+                for n, p in tb.params.items():
+                    p[...] = select(tb.trial_mask(k)[n], saved[n])
+                y, _ = tb.model.core.forward(x)
+                if bool(tb.xp.isfinite(y).all()):
+                    outs.append(tb.split(tb.outputs(tb.model.readout.forward(y)[0]))[k])
+                else:
+                    outs.append(np.full(x.shape[:2] + (tb.n_out,), np.nan))
+        finally:
+            for n, p in tb.params.items():
+                p[...] = saved[n]
+    return outs
 
 
 # ---- the continual embedded Reber stream ---------------------------------------------------------

@@ -1,11 +1,15 @@
 """The papers' own numbers, to print beside ours.
 
 Sources: Hochreiter & Schmidhuber (1997), *Long Short-Term Memory*, Neural Computation 9(8),
-the tables of Exp. 1, 2a, 4 and 6a (read from the paper's text; see the project's PAPERS.md); Gers, Schmidhuber
+the tables of Exp. 1 to 6 (read from the paper's text; see the project's PAPERS.md); Gers, Schmidhuber
 & Cummins (2000), *Learning to Forget*, Neural Computation 12(10), results on the continual
 embedded Reber grammar (from secondary notes quoting it). ``success`` is a fraction (None: the paper does not state one); ``mean`` is the
 mean number of training sequences (strings, symbols: see ``unit``) until success.
-``variants`` give the rows of other settings the paper ran (see :func:`published_for`).
+``variants`` give the rows of other settings the paper ran (see :func:`published_for`);
+``applies_to`` gives the settings a row is for (with other settings the table shows no number).
+Gers, Schraudolph & Schmidhuber (2002), *Learning Precise Timing with LSTM*, JMLR 3: what the
+project's notes record of it (the abstract and secondary notes): which timing tasks were learned
+with and without peepholes, no success rates or counts.
 """
 
 PUBLISHED = {
@@ -33,17 +37,74 @@ PUBLISHED = {
         method="online truncated RTRL-style rule, weights updated after every step, lr 0.5",
         other="the paper: 'a few runs with the full gradient showed no significant difference'",
     ),
+    "exp2a_long_lag": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 2a, p = 100 (1 cell with input gate, "
+               "10,504 weights)",
+        trials=18, success=1.0, mean=5040, unit="sequences", applies_to={"p": 100},
+        method="online truncated RTRL-style rule, lr 1.0",
+        other="RTRL and BPTT on the same task: 0% successful",
+    ),
+    "exp2b_long_lag_random": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 2b, p = 100 (the net of 2a)",
+        trials=None, success=1.0, mean=5680, unit="sequences", applies_to={"p": 100},
+        method="online truncated RTRL-style rule, lr 1.0",
+        other="",
+    ),
+    "exp2c_very_long_lag": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 2c, (q, p) = (50, 50) (2 blocks x 1 cell, "
+               "no biases)",
+        trials=None, success=None, mean=30000, unit="sequences", applies_to={"qp": [50, 50]},
+        method="online truncated RTRL-style rule, lr 0.01",
+        other="(q, p) = (50, 50): 30,000; (100, 100): 31,000; (1000, 1000): 49,000; (1000, 50): "
+              "203,000",
+        variants={"qp": {
+            (100, 100): dict(source="Hochreiter & Schmidhuber (1997), Exp. 2c, (q, p) = (100, 100)",
+                             mean=31000),
+            (1000, 1000): dict(source="Hochreiter & Schmidhuber (1997), Exp. 2c, (q, p) = "
+                                      "(1000, 1000)", mean=49000),
+            (1000, 50): dict(source="Hochreiter & Schmidhuber (1997), Exp. 2c, (q, p) = (1000, 50)",
+                             mean=203000),
+        }},
+    ),
+    "exp3a_two_sequence": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 3a, T = 100, N = 3 (3 blocks x 1 cell, "
+               "102 weights)",
+        trials=None, success=None, mean=27380, unit="sequences", applies_to={"T": 100, "N": 3},
+        method="online truncated RTRL-style rule, lr 1.0, input-gate biases -1, -3, -5, "
+               "output-gate biases -2, -4, -6",
+        other="success: no test sequence misclassified",
+    ),
+    **{f"exp{v}_two_sequence": dict(
+        source=f"Hochreiter & Schmidhuber (1997), Exp. {v}: the project's notes on the paper "
+               f"(PAPERS.md) record no number for {v}",
+        trials=None, success=None, mean=None, unit="sequences",
+        method=f"online truncated RTRL-style rule (the paper's settings for {v} are not in "
+               "PAPERS.md)",
+        other="",
+    ) for v in ("3b", "3c")},
     "exp4_adding": dict(
         source="Hochreiter & Schmidhuber (1997), Exp. 4, T = 100 (2 blocks x 2 cells, 93 weights)",
         trials=10, success=None, mean=74000, unit="sequences",
         method="online truncated RTRL-style rule, lr 0.5, input-gate biases -3, -6",
         other="test: at most 1 wrong of 2,560 sequences; T = 500: 209,000; T = 1000: 853,000",
     ),
+    "exp5_multiplication": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 5, T = 100 (2 blocks x 2 cells, 93 weights)",
+        trials=None, success=None, mean=482000, unit="sequences", applies_to={"T": 100},
+        method="online truncated RTRL-style rule, lr 0.1, random gate biases",
+        other="MSE 0.0223 (T = 100)",
+    ),
     "exp6a_temporal_order": dict(
         source="Hochreiter & Schmidhuber (1997), Exp. 6a (2 blocks x 2 cells, 156 weights)",
         trials=20, success=None, mean=31390, unit="sequences",
         method="online truncated RTRL-style rule, lr 0.5, input-gate biases -2, -4",
         other="Exp. 6b (3 relevant symbols, 3 blocks x 2 cells, lr 0.1): 571,100",
+    ),
+    "exp6b_temporal_order": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 6b (3 blocks x 2 cells, 308 weights)",
+        trials=None, success=None, mean=571100, unit="sequences",
+        method="online truncated RTRL-style rule, lr 0.1, input-gate biases -2, -4, -6",
+        other="Exp. 6a (2 relevant symbols, 2 blocks x 2 cells, lr 0.5): 31,390",
     ),
     "cerg_forget": dict(
         source="Gers, Schmidhuber & Cummins (2000), CERG results: LSTM with forget gates, continual "
@@ -60,6 +121,25 @@ PUBLISHED = {
         method="online truncated RTRL-style rule, lr 0.5; the cell states drift and saturate h",
         other="the same net with external resets at string starts: 74% perfect",
     ),
+    **{f"timing_{task}_{kind}": dict(
+        source=f"Gers, Schraudolph & Schmidhuber (2002), {task.upper()}, "
+               + ("peephole LSTM" if kind == "peephole" else "LSTM without peepholes")
+               + " (1 block of 1 cell)",
+        trials=None, success=success, mean=None, unit="sequences",
+        method="the paper's truncated online rule (no error flows back through the peephole "
+               "weights)",
+        other=other,
+    ) for task, kind, success, other in (
+        ("msd", "peephole", None, "a peephole LSTM separates spike trains spaced 49 vs 50 steps; "
+                                  "no success rate in the project's notes"),
+        ("msd", "no_peephole", None, "the project's notes give no result without peepholes"),
+        ("gts", "peephole", None, "learned only with peepholes: stable streams of precisely "
+                                  "timed spikes without resets or teacher forcing; no success "
+                                  "rate in the project's notes"),
+        ("gts", "no_peephole", 0.0, "GTS was learned only with peepholes"),
+        ("pfg", "peephole", None, "no success rate in the project's notes"),
+        ("pfg", "no_peephole", None, "without peepholes only the cosine at F = 10 was learned"),
+    )},
     "elman_adding": dict(
         source="no Elman net on the adding problem in the paper; the nearest published failure: "
                "Hochreiter & Schmidhuber (1997), Exp. 2a (p = 100): RTRL 0%, BPTT 0%; "
@@ -71,10 +151,28 @@ PUBLISHED = {
 }
 
 
+def _key(value):
+    """A setting as a dict key: JSON lists (e.g. Exp. 2c's ``qp``) as tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def published_for(name, config):
-    """The paper's row that matches ``config`` (e.g. Exp. 1 at the learning rate we ran)."""
-    pub = {k: v for k, v in PUBLISHED[name].items() if k != "variants"}
-    for key, rows in PUBLISHED[name].get("variants", {}).items():
-        if config.get(key) in rows:
-            pub.update(rows[config[key]])
+    """The paper's row that matches ``config`` (e.g. Exp. 1 at the learning rate we ran).
+
+    A row with ``applies_to`` is for those settings only: with others (and no matching variant)
+    its numbers are replaced by None, and ``other`` says which settings the paper's are for.
+    """
+    row = PUBLISHED[name]
+    pub = {k: v for k, v in row.items() if k not in ("variants", "applies_to")}
+    matched = False
+    for key, rows in row.get("variants", {}).items():
+        if _key(config.get(key)) in rows:
+            pub.update(rows[_key(config[key])])
+            matched = True
+    need = row.get("applies_to", {})
+    if not matched and any(_key(config.get(k)) != _key(v) for k, v in need.items()):
+        where = ", ".join(f"{k} = {v}" for k, v in need.items())
+        pub.update(success=None, mean=None,
+                   other=f"the paper's row is for {where}, not for this setting"
+                         + (f"; {pub['other']}" if pub.get("other") else ""))
     return pub

@@ -37,7 +37,8 @@ class ExperimentError(ValueError):
     """A bad experiment name, option or override, with a message saying what would be valid."""
 
 
-_NULLABLE = {"clip", "lr_half_life", "final_test_len"}
+_NULLABLE = {"clip", "lr_half_life", "final_test_len", "mean_error_below", "input_gate_bias",
+             "output_gate_bias"}
 """Settings that may be set to null (off)."""
 
 
