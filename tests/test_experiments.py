@@ -25,6 +25,19 @@ TINY = {
                     "--set", "final_test_len=500", "--set", "batch=4", "--set", "window=20"],
     "cerg_no_forget": ["--budget", "800", "--set", "check_every=400", "--set", "test_len=300",
                        "--set", "final_test_len=500", "--set", "batch=4", "--set", "window=20"],
+    "exp2a_long_lag": ["--budget", "24", "--set", "n_test=4", "--set", "p=10", "--set", "batch=4"],
+    "exp2b_long_lag_random": ["--budget", "24", "--set", "n_test=4", "--set", "p=10",
+                              "--set", "batch=4"],
+    "exp2c_very_long_lag": ["--budget", "32", "--set", "n_test=8", "--set", "qp=[5,5]"],
+    "exp3a_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
+    "exp3b_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
+    "exp3c_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
+    "exp5_multiplication": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
+    "exp6b_temporal_order": ["--budget", "32", "--set", "n_test=8"],
+    **{f"timing_{t}_{k}": ["--budget", "4", "--set", "n_spikes=2" if t != "pfg" else "n_periods=2",
+                           "--set", "test_n_spikes=5" if t != "pfg" else "test_n_periods=5",
+                           "--set", "batch=2", "--set", "n_test=2"]
+       for t in ("msd", "gts", "pfg") for k in ("peephole", "no_peephole")},
 }
 
 
@@ -107,16 +120,140 @@ def test_results_record_the_git_commit_or_none(monkeypatch):
 
 def test_weight_counts_of_the_1997_nets():
     counts = {}
-    for name in ("exp1_reber", "exp4_adding", "exp6a_temporal_order"):
-        r = run_experiment(name, trials=1, budget=1, overrides={"n_test": 8} if name != "exp1_reber"
+    paper = {"exp1_reber": 276, "exp2a_long_lag": 10504, "exp2b_long_lag_random": 10504,
+             "exp3a_two_sequence": 102, "exp3b_two_sequence": 102, "exp3c_two_sequence": 102,
+             "exp4_adding": 93, "exp5_multiplication": 93, "exp6a_temporal_order": 156,
+             "exp6b_temporal_order": 308}                   # PAPERS.md's table
+    for name in paper:
+        r = run_experiment(name, trials=1, budget=1, overrides={"n_test": 2} if name != "exp1_reber"
                            else {"n_train": 4, "n_test": 4, "check_every_steps": 10})
         counts[name] = r["weights_per_trial"]
-    assert counts == {"exp1_reber": 276, "exp4_adding": 93, "exp6a_temporal_order": 156}
+        assert f"{paper[name]:,} weights" in r["net"] or f"{paper[name]} weights" in r["net"], name
+    assert counts == paper
+
+
+def test_the_exp2_net_is_one_cell_with_an_input_gate_and_direct_input_output_weights():
+    """10,504 = 101 outputs x (101 inputs + the cell) + cell and input gate x 101 inputs: no
+    output gate, no biases, no recurrent weights (held at 0, not trained)."""
+    r = run_experiment("exp2a_long_lag", trials=2, budget=2, overrides={"n_test": 2},
+                       return_params=True)
+    shapes = {k: v.shape for k, v in r["_params"][0].items()}
+    assert shapes == {"core.W_z": (1, 101), "core.W_i": (1, 101), "readout.W": (101, 102)}
+    assert "no output gate" in r["net"] and "g logistic, h identity" in r["net"]
+    cfg = r["config"]
+    assert (cfg["init_scale"], cfg["window"], cfg["count"]) == (0.2, 10_000, "start")
+    assert r["published"]["mean"] == 5040 and r["published"]["trials"] == 18
+
+
+def test_the_exp2c_setting_qp_picks_the_paper_row_and_sizes_the_net():
+    rows = {}
+    for qp, mean in (([50, 50], 30000), ([100, 100], 31000), ([1000, 50], 203000), ([20, 20], None)):
+        r = run_experiment("exp2c_very_long_lag", trials=1, budget=1,
+                           overrides={"qp": qp, "n_test": 1})
+        rows[tuple(qp)] = r["published"]["mean"]
+        assert r["weights_per_trial"] == 6 * (qp[1] + 4 + 6) + 4     # the paper's count rule
+        assert mean is not None or "not for this setting" in r["published"]["other"]
+    assert rows == {(50, 50): 30000, (100, 100): 31000, (1000, 50): 203000, (20, 20): None}
+
+
+def test_the_settings_of_the_new_1997_experiments_are_the_papers():
+    from minilstm.experiments.runner import resolve_config
+    cfg = {n: resolve_config(EXPERIMENTS[n]) for n in EXPERIMENTS}
+    assert cfg["exp3a_two_sequence"]["input_gate_bias"] == [-1.0, -3.0, -5.0]
+    assert cfg["exp3a_two_sequence"]["output_gate_bias"] == [-2.0, -4.0, -6.0]
+    assert (cfg["exp3a_two_sequence"]["T"], cfg["exp3a_two_sequence"]["N"]) == (100, 3)
+    assert cfg["exp5_multiplication"]["input_gate_bias"] is None        # random biases
+    assert cfg["exp6b_temporal_order"]["input_gate_bias"] == [-2.0, -4.0, -6.0]
+    assert cfg["exp2c_very_long_lag"]["init_scale"] == 0.2 and cfg["exp2c_very_long_lag"]["qp"] == [50, 50]
+    for name in ("exp2a_long_lag", "exp2b_long_lag_random", "exp2c_very_long_lag",
+                 "exp3a_two_sequence", "exp5_multiplication", "exp6b_temporal_order"):
+        assert any("instead of the online truncated rule" in n for n in EXPERIMENTS[name].notes)
+    for paper_lr, name in ((1.0, "exp2a_long_lag"), (0.01, "exp2c_very_long_lag"),
+                           (1.0, "exp3a_two_sequence"), (0.1, "exp5_multiplication"),
+                           (0.1, "exp6b_temporal_order")):
+        assert f"lr {paper_lr}" in PUBLISHED[name]["method"], name
+
+
+@pytest.mark.parametrize("task", ["msd", "gts", "pfg"])
+def test_timing_pairs_differ_only_in_the_peepholes(task):
+    """Gers et al. (2002): 1 input, 1 block of 1 cell, 1 output; g = h = identity; gate biases
+    forget -2, input 0, output +2. The two experiments of a pair share every setting."""
+    pair = [run_experiment(f"timing_{task}_{k}", trials=1, budget=1, return_params=True,
+                           overrides={"n_test": 1, ("n_periods" if task == "pfg" else "n_spikes"): 1,
+                                      ("test_n_periods" if task == "pfg" else "test_n_spikes"): 2})
+            for k in ("peephole", "no_peephole")]
+    with_p, without = (set(r["_params"][0]) for r in pair)
+    assert with_p - without == {"core.p_i", "core.p_f", "core.p_o"} and without < with_p
+    assert pair[0]["weights_per_trial"] == pair[1]["weights_per_trial"] + 3
+    assert all(f"{r['weights_per_trial']} weights" in r["net"] for r in pair)
+    assert pair[0]["config"] == pair[1]["config"]
+    from minilstm.experiments.registry import trial_seeds
+    from minilstm.experiments.runner import resolve_config
+    exp = EXPERIMENTS[f"timing_{task}_peephole"]
+    model = exp.build(resolve_config(exp), trial_seeds(0))          # before training
+    p, core = model.params, model.core
+    assert (core.n_in, core.n_cells, model.readout.n_out) == (1, 1, 1)
+    assert (core.g, core.h, core.forget_gate, core.peepholes) == ("identity", "identity", True, True)
+    assert [float(p[f"core.b_{g}"][0]) for g in "ifo"] == [0.0, -2.0, 2.0]
+    assert "g = h = identity" in pair[0]["net"] and "peephole" in pair[0]["net"]
+
+
+def test_timing_test_of_an_overflowing_trial_counts_its_streams_wrong_and_spares_the_others():
+    """A trial whose unbounded cell overflows on a test stream gets NaN outputs; its neighbour in
+    the batch is tested as if alone."""
+    from minilstm.experiments.loops import _test_outputs
+    from minilstm.experiments.registry import trial_seeds
+    from minilstm.experiments.runner import resolve_config
+    from minilstm.trials import TrialBatch
+    exp = EXPERIMENTS["timing_gts_no_peephole"]
+    cfg = resolve_config(exp)
+    tb = TrialBatch([exp.build(cfg, trial_seeds(s)) for s in (0, 1)], loss="mse")
+    alone = TrialBatch([exp.build(cfg, trial_seeds(1))], loss="mse")
+    p = tb.trial_params(0)
+    p.update({"core.b_f": np.array([50.0]), "core.b_i": np.array([50.0]),
+              "core.R_z": np.array([[50.0, 50.0, 50.0, 50.0]])})  # c grows without bound
+    tb.set_trial_params(0, p)
+    x = TASKS["gts"](1, 0, period=10, n_spikes=40).x
+    outs = _test_outputs(tb, tb.pack([x, x]))
+    assert np.isnan(outs[0]).all()
+    np.testing.assert_allclose(outs[1], _test_outputs(alone, alone.pack([x]))[0], rtol=0, atol=1e-12)
+    assert all(np.array_equal(tb.trial_params(0)[k], p[k]) for k in p)      # weights restored
+
+
+def test_the_stopping_rule_allows_max_wrong_and_counts_from_the_window_start(monkeypatch):
+    """``max_wrong`` of the ``window`` most recent sequences may be wrong; ``count='start'``
+    reports the sequences before the window."""
+    from minilstm.experiments import loops
+    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
+    monkeypatch.setitem(loops.SUCCESS, "adding",
+                        lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
+    base = dict(trials=1, budget=40, overrides={"n_test": 1, "T": 20, "batch": 2, "window": 4,
+                                                "mean_error_below": None})
+    r = run_experiment("exp4_adding", **base)["per_trial"][0]
+    assert r["sequences_to_success"] == 12            # sequences 9..12: the first 4 correct
+    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
+    base["overrides"]["max_wrong"] = 1
+    with pytest.raises(Exception, match="no setting 'max_wrong'"):
+        run_experiment("exp4_adding", **base)
+    monkeypatch.setitem(loops.SUCCESS, "multiplication",
+                        lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
+    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
+    r = run_experiment("exp5_multiplication", trials=1, budget=40, overrides={
+        "n_test": 1, "T": 20, "batch": 2, "window": 4, "max_wrong": 1})["per_trial"][0]
+    assert r["sequences_to_success"] == 10 and r["wrong_in_window_at_success"] == 1   # 7..10
+    monkeypatch.setitem(loops.SUCCESS, "long_lag_2c",
+                        lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
+    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
+    r = run_experiment("exp2c_very_long_lag", trials=1, budget=40, overrides={
+        "n_test": 1, "qp": [3, 3], "batch": 2, "window": 4})["per_trial"][0]
+    assert r["sequences_to_success"] == 12 - 4         # count = 'start': before 9..12
 
 
 @pytest.mark.parametrize("name,overrides,budget", [
     ("exp1_reber", {"n_train": 6, "n_test": 6, "check_every_steps": 25}, 15),
     ("exp4_adding", {"n_test": 8, "T": 20, "batch": 4}, 24),
+    ("exp2a_long_lag", {"n_test": 2, "p": 12, "batch": 2}, 8),     # the direct input-output net
+    ("timing_gts_peephole", {"n_test": 1, "n_spikes": 3, "test_n_spikes": 4}, 6),
 ])
 def test_trials_in_a_batch_equal_trials_alone(name, overrides, budget):
     together = run_experiment(name, trials=3, budget=budget, overrides=overrides, return_params=True)
