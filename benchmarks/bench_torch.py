@@ -164,7 +164,14 @@ def timed(fn):
 
 
 def interleaved(fns, repeats, warmup):
-    """Run ``fns`` (a dict name -> callable) in turn, the order reversed every other round."""
+    """Run ``fns`` (a dict name -> callable) in turn, the order reversed every other round.
+
+    Each timed call comes right after an untimed call of the same function. Without it, a call
+    just after the other library's pays for that library's idle threads: torch's OpenMP
+    (libgomp) workers spin-wait after a parallel region, on the core that NumPy's OpenBLAS wants
+    for its second thread (measured: minilstm's float32 LSTM forward at B = 32 took 28 ms right
+    after a torch call, 16 ms on its own). The settling call lets those threads go to sleep, so
+    each library is timed as it runs alone, its own threads' spinning included."""
     names = list(fns)
     for _ in range(warmup):
         for n in names:
@@ -172,6 +179,7 @@ def interleaved(fns, repeats, warmup):
     samples = {n: [] for n in names}
     for r in range(repeats):
         for n in (names if r % 2 == 0 else names[::-1]):
+            fns[n]()                                  # settling call (see the docstring)
             samples[n].append(timed(fns[n]))
     return samples
 

@@ -436,7 +436,10 @@ class LSTM(Recurrent):
             a[:, self.bias_cols] += self._fused_from(self.params, *self._bias, 1)[0]
         return a.reshape(T, B, self.G)
 
-    _project = project
+    def _project(self, x):
+        """The sequence loop's projection: :meth:`project`, or the fast path's scaled one (which
+        only ``_sequence_buffers`` below may receive: the two go together)."""
+        return _fused.project(self, x) if _fused.eligible(self) else self.project(x)
 
     # ---- the sequence loop's fast path (see minilstm.recurrent and minilstm.lstm_fused) ---------
     #: B·H up to which the backward factors are computed for all steps at once (else per step).

@@ -11,13 +11,14 @@ With S = 1 the pre-activation columns are ``[z | i | f | o]``, H each (G = 4H). 
 against the plain step, and why it computes the same function:
 
 * **One exponential for all four units.** :math:`\sigma(a) = 1/(1 + e^{-a})` and
-  :math:`\tanh a = 2\sigma(2a) - 1`. The columns of the input projection ``a (T, B, G)`` and of
-  the recurrent weights are scaled once per sequence, the z columns by −2 and the gate columns
-  by −1 (both exact in binary floating point), so that one ``exp``, one ``+ 1`` and one
+  :math:`\tanh a = 2\sigma(2a) - 1`. The pre-activation columns are scaled, the z columns by −2
+  and the gate columns by −1 (both exact in binary floating point), so that one ``exp``, one ``+ 1`` and one
   reciprocal over the ``(B, G)`` step give σ of every column; two calls on the z columns finish
   :math:`z = 2\sigma(2\,\text{net}_z) - 1`. (NumPy's float64 ``tanh`` costs about twice its
-  ``exp`` on CPUs without AVX-512; :math:`e^{-a}` may overflow to ``inf`` for very negative
-  ``a``, which gives the exact limit σ = 0: those warnings are silenced for the loop.)
+  ``exp`` on CPUs without AVX-512, so in float64 :math:`h(c) = \tanh c` is computed the same way;
+  :math:`e^{-a}` may overflow to ``inf`` for very negative ``a``, which gives the exact limit
+  σ = 0: those warnings are silenced for the loop.) The scale is applied to ``W``, ``b`` and
+  ``R`` (small), not to the projection (:func:`project`).
 * **Buffers for all T steps, allocated once:** :math:`y(0..T)` ``(T+1, B, H)`` (so that
   :math:`u(t-1) = y(t-1)` of every step is the view ``Y[:-1]``, no stacking for the weight
   gradients), :math:`c(0..T)` ``(T+1, B, H)``, :math:`h(c)` ``(T, B, H)``; the activations are
@@ -44,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["eligible", "sequence_buffers", "step_forward", "backward_factors", "backward_buffers",
+__all__ = ["eligible", "column_scale", "project", "sequence_buffers", "step_forward", "backward_factors", "backward_buffers",
            "step_backward"]
 
 
@@ -55,8 +56,28 @@ def eligible(layer) -> bool:
             and layer.h == "tanh")
 
 
+def column_scale(layer):
+    """``(G,)``: −2 for the z columns, −1 for the gate columns (see the module docstring)."""
+    H, G = layer.n_cells, layer.G
+    return np.concatenate([np.full(H, -2.0), np.full(G - H, -1.0)]).astype(layer.dtype)
+
+
+def project(layer, x):
+    r"""The input projection of all steps, its columns already scaled: ``(T, B, G)`` =
+    :math:`s\odot(W x(t) + b)` with ``s =`` :func:`column_scale` (the scale is applied to the
+    small ``W`` and ``b``, not to the large result)."""
+    xp = layer.xp
+    T, B, I = x.shape
+    scale = xp.asarray(column_scale(layer))
+    W = layer._span(layer.flat, *layer._W) * scale[:, None]                 # (G, I)
+    a = x.reshape(T * B, I) @ W.T                                          # (T·B, G)
+    if layer._bias is not None:
+        a[:, layer.bias_cols] += layer._span(layer.flat, *layer._bias, 1)[0] * scale[layer.bias_cols]
+    return a.reshape(T, B, layer.G)
+
+
 def sequence_buffers(layer, a, state0):
-    """The forward buffers; ``a (T, B, 4H)`` is the input projection, used in place.
+    """The forward buffers; ``a (T, B, 4H)`` is :func:`project`'s scaled projection, used in place.
 
     Returns ``(y, step_kwargs, extra)`` for :meth:`minilstm.recurrent.Recurrent.forward`:
     ``y = Y[1:]``, per step ``{"fused": (R_T, y(t), c(t), h(c(t)), scratch...)}`` and ``extra``
@@ -64,27 +85,45 @@ def sequence_buffers(layer, a, state0):
     """
     xp, H, dt = layer.xp, layer.n_cells, layer.dtype
     T, B, G = a.shape
-    scale = xp.asarray(np.concatenate([np.full(H, -2.0), np.full(G - H, -1.0)]).astype(dt))
-    a *= scale                                            # (T, B, G): −2·net_z, −net_gates
     R = layer._span(layer.flat, *layer._R_groups[0])      # (G, H), a view of the parameters
     R_T = xp.empty((H, G), dtype=dt)                      # (H, G) contiguous: u @ R_T is one product
     R_T[...] = R.T
-    R_T *= scale
+    R_T *= xp.asarray(column_scale(layer))[None, :]
     Y = xp.empty((T + 1, B, H), dtype=dt)                 # y(0) … y(T)
     C = xp.empty((T + 1, B, H), dtype=dt)                 # c(0) … c(T)
     Y[0], C[0] = state0[0], state0[1]
     HC = xp.empty((T, B, H), dtype=dt)                    # h(c(t))
     rec, iz = xp.empty((B, G), dtype=dt), xp.empty((B, H), dtype=dt)   # scratch, reused
-    one, two = xp.asarray(1.0, dtype=dt), xp.asarray(2.0, dtype=dt)  # 0-d: cheaper than a float
-    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, one, two)} for t in range(T)]
+    consts = tuple(xp.asarray(v, dtype=dt) for v in (1.0, 2.0, -2.0))  # 0-d: cheaper than floats
+    tanh_c = _tanh_via_exp if dt == np.float64 else _tanh
+    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, consts, tanh_c)}
+                   for t in range(T)]
     return Y[1:], step_kwargs, {"Y": Y, "C": C, "HC": HC, "A": a}
 
 
-def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, one, two):
+def _tanh(xp, c, out, consts):
+    return xp.tanh(c, out=out)
+
+
+def _tanh_via_exp(xp, c, out, consts):
+    """tanh c = 2σ(2c) − 1 = 2 / (1 + e^{−2c}) − 1, in five calls: for float64, where NumPy's own
+    ``tanh`` (scalar code without AVX-512) costs about twice as much."""
+    one, two, minus_two = consts
+    xp.multiply(c, minus_two, out=out)
+    xp.exp(out, out=out)
+    out += one
+    xp.reciprocal(out, out=out)
+    out *= two
+    out -= one
+    return out
+
+
+def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts, tanh_c):
     r"""One step, written into the buffers: ``a_t (B, 4H)`` (scaled by −2 and −1) becomes
     ``[z | i | f | o]``, then :math:`c = f\odot c(t-1) + i\odot z` and :math:`y = o\odot\tanh c`.
     Returns ``(y, c, z, i, f, o)``, the new arrays (views into the buffers)."""
     xp, H = layer.xp, layer.n_cells
+    one, two, _ = consts
     y_prev, c_prev = state
     xp.dot(y_prev, R_T, out=rec)                          # (B, G) recurrent part, scaled
     a_t += rec
@@ -98,7 +137,7 @@ def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, one, two):
     xp.multiply(f, c_prev, out=c)
     xp.multiply(i, z, out=iz)
     c += iz                                               # c(t) = f ⊙ c(t−1) + i ⊙ z
-    xp.tanh(c, out=hc)
+    tanh_c(xp, c, hc, consts)                             # h(c(t)) = tanh c(t)
     xp.multiply(o, hc, out=y)                             # y(t) = o ⊙ h(c(t))
     return y, c, z, i, f, o
 

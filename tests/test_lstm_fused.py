@@ -12,6 +12,7 @@ from reference_lstm import randomize, random_input, random_state
 def _plain(layer):
     """The same layer with the fast-path hooks switched off: the sequence loop runs the plain steps."""
     plain = layer.to()
+    plain._project = plain.project                   # unscaled, as the plain steps expect
     plain._sequence_buffers = lambda a, state0: None
     plain._backward_buffers = lambda cache: None
     return plain
