@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from .backend import get_array_module
 
-__all__ = ["sigmoid", "tanh", "g1997", "h1997", "identity", "ACTIVATIONS", "activation",
+__all__ = ["sigmoid", "tanh", "sigmoid_of_negative", "tanh_via_exp", "g1997", "h1997", "identity", "ACTIVATIONS", "activation",
            "dsigmoid_from_output", "dtanh_from_output"]
 
 
@@ -58,6 +58,30 @@ def tanh(a, out=None):
 def dtanh_from_output(y):
     """tanh'(a) written with y = tanh(a): 1 − y²; same shape as ``y``."""
     return 1.0 - y * y
+
+
+def sigmoid_of_negative(xp, a, out, one=1.0):
+    r"""``out`` ← :math:`\sigma(-a) = 1/(1 + e^{a})`, in three calls; ``out`` has the shape of ``a``
+    (and may be ``a``).
+
+    The fast paths' form of the logistic: NumPy's float64 ``exp`` costs about half its ``tanh``
+    on CPUs without AVX-512. :math:`e^{a}` overflows to ``inf`` for large ``a``, which gives the
+    exact limit 0; the layers silence that warning for their sequence loop. ``one`` may be a
+    0-d array of the dtype (cheaper per call than a Python float)."""
+    xp.exp(a, out=out)
+    out += one
+    return xp.reciprocal(out, out=out)
+
+
+def tanh_via_exp(xp, a, out, one=1.0, two=2.0, minus_two=-2.0):
+    r"""``out`` ← :math:`\tanh a = 2\sigma(2a) - 1 = 2/(1 + e^{-2a}) - 1`, in six calls; ``out``
+    has the shape of ``a`` (and may be ``a``): for float64, where NumPy's ``tanh`` is slower than this (see
+    :func:`sigmoid_of_negative`)."""
+    xp.multiply(a, minus_two, out=out)
+    sigmoid_of_negative(xp, out, out, one)
+    out *= two
+    out -= one
+    return out
 
 
 def g1997(a, out=None):

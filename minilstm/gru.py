@@ -67,6 +67,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as _backend
+from .functional import sigmoid_of_negative, tanh_via_exp
 from .recurrent import Recurrent
 
 __all__ = ["GRU"]
@@ -141,15 +142,16 @@ class GRU(Recurrent):
         h, g, c, rh = out
         xp.matmul(h_prev, self._gate_R(params).T, out=g)     # (B, 2H) [R_r; R_u] h(t−1)
         g += a_t[:, :2 * H]                                   # gate pre-activations
-        g *= 0.5                                              # r and u in one call:
-        xp.tanh(g, out=g)                                     # σ(a) = ½·tanh(a/2) + ½
-        g *= 0.5
-        g += 0.5
+        xp.negative(g, out=g)                                 # r and u in one call:
+        sigmoid_of_negative(xp, g, g)                         # σ(a) = 1/(1 + e^{−a})
         r, u = g[:, :H], g[:, H:]
         xp.multiply(r, h_prev, out=rh)                        # (B, H) reset before the product
         xp.matmul(rh, params["R_h"].T, out=c)                 # (B, H) R_h (r ⊙ h(t−1))
         c += a_t[:, 2 * H:]                                   # candidate pre-activation
-        xp.tanh(c, out=c)                                     # h̃
+        if c.dtype == np.float64:                             # h̃ = tanh(·), the faster way
+            tanh_via_exp(xp, c, c)
+        else:
+            xp.tanh(c, out=c)
         xp.subtract(h_prev, c, out=h)                         # h = h̃ + u ⊙ (h(t−1) − h̃)
         h *= u
         h += c
@@ -218,6 +220,9 @@ class GRU(Recurrent):
         rh = xp.empty((B, H), dtype=dt)                       # scratch r ⊙ h(t−1), reused
         step_kwargs = [{"out": (hs[t + 1], g[t], c[t], rh)} for t in range(T)]
         return hs[1:], step_kwargs, {"h": hs, "g": g, "c": c}
+
+    def _loop_errstate(self):
+        return {"over": "ignore"}                             # e^{−a} overflows: exactly σ = 0
 
     #: Compute :meth:`backward_factors` for all steps at once when a step has at most this many
     #: values (B·H); larger steps compute them inside the loop. Measured (NumPy, benchmarks/): with

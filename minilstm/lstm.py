@@ -445,13 +445,8 @@ class LSTM(Recurrent):
     #: B·H up to which the backward factors are computed for all steps at once (else per step).
     _factors_at_once_max = _fused.FACTORS_AT_ONCE_MAX
 
-    def forward(self, x, state=None):
-        if not _fused.eligible(self):
-            return super().forward(x, state)
-        with np.errstate(over="ignore"):     # the fast path's exp(−a) may overflow: exactly σ = 0
-            return super().forward(x, state)
-
-    forward.__doc__ = Recurrent.forward.__doc__
+    def _loop_errstate(self):
+        return {"over": "ignore"} if _fused.eligible(self) else {}   # exp overflows: exactly σ = 0
 
     def _sequence_buffers(self, a, state0):
         return _fused.sequence_buffers(self, a, state0) if _fused.eligible(self) else None

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .functional import sigmoid_of_negative, tanh_via_exp
+
 __all__ = ["eligible", "column_scale", "project", "sequence_buffers", "step_forward", "backward_factors", "backward_buffers",
            "step_backward"]
 
@@ -106,16 +108,7 @@ def _tanh(xp, c, out, consts):
 
 
 def _tanh_via_exp(xp, c, out, consts):
-    """tanh c = 2σ(2c) − 1 = 2 / (1 + e^{−2c}) − 1, in five calls: for float64, where NumPy's own
-    ``tanh`` (scalar code without AVX-512) costs about twice as much."""
-    one, two, minus_two = consts
-    xp.multiply(c, minus_two, out=out)
-    xp.exp(out, out=out)
-    out += one
-    xp.reciprocal(out, out=out)
-    out *= two
-    out -= one
-    return out
+    return tanh_via_exp(xp, c, out, *consts)
 
 
 def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts, tanh_c):
@@ -127,9 +120,7 @@ def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts, tanh_c):
     y_prev, c_prev = state
     xp.dot(y_prev, R_T, out=rec)                          # (B, G) recurrent part, scaled
     a_t += rec
-    xp.exp(a_t, out=a_t)
-    a_t += one
-    xp.reciprocal(a_t, out=a_t)                           # σ(2 net_z), σ(net_i), σ(net_f), σ(net_o)
+    sigmoid_of_negative(xp, a_t, a_t, one)                # σ(2 net_z), σ(net_i), σ(net_f), σ(net_o)
     z = a_t[:, :H]
     z *= two
     z -= one                                              # z = 2σ(2 net_z) − 1 = tanh(net_z)

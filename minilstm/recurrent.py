@@ -178,16 +178,17 @@ class Recurrent:
         a = self._project(x)                                   # (T, B, G): all steps at once
         steps, state, params = [], state0, self.params
         buffers = self._sequence_buffers(a, state0)
-        if buffers is None:                                    # plain loop: each step allocates
-            y, extra = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}
-            for t in range(T):
-                y[t], state, cache_t = self.step_forward(params, a[t], state)
-                steps.append(cache_t)
-        else:                                                  # fast path: steps write into buffers
-            y, step_kwargs, extra = buffers
-            for t in range(T):
-                _, state, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
-                steps.append(cache_t)
+        with np.errstate(**self._loop_errstate()):
+            if buffers is None:                                # plain loop: each step allocates
+                y, extra = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}
+                for t in range(T):
+                    y[t], state, cache_t = self.step_forward(params, a[t], state)
+                    steps.append(cache_t)
+            else:                                              # fast path: steps write into buffers
+                y, step_kwargs, extra = buffers
+                for t in range(T):
+                    _, state, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
+                    steps.append(cache_t)
         return y, SequenceCache(x=x, state0=state0, state=state, steps=steps, extra=extra)
 
     def backward(self, dy, cache: SequenceCache, dstate=None, return_dstate=False):
@@ -239,6 +240,12 @@ class Recurrent:
         fills through its keyword arguments ``step_kwargs[t]``; ``extra`` goes to ``cache.extra``.
         ``a (T, B, G)`` is the input projection, which the layer may use in place."""
         return None
+
+    def _loop_errstate(self):
+        """Keyword arguments of ``numpy.errstate`` for the forward loop: ``{}`` (NumPy's defaults),
+        or e.g. ``{"over": "ignore"}`` for a layer whose logistic overflows to its exact limit
+        (:func:`minilstm.functional.sigmoid_of_negative`)."""
+        return {}
 
     def _backward_buffers(self, cache):
         """``None``, or ``(da, step_kwargs)``: ``da (T, B, G)`` that ``step_backward`` fills through

@@ -50,3 +50,23 @@ def test_out_buffer_is_written(xp):
 def test_unknown_name_is_named():
     with pytest.raises(ValueError, match=r"g='relu6' is not a known squashing function"):
         F.activation("relu6", "g")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_exp_forms_of_the_fast_paths_against_their_definitions(xp, dtype):
+    """sigmoid_of_negative(a) = 1/(1 + e^a) and tanh_via_exp(a) = tanh a, in place, with the
+    overflow of e^a for large a giving the exact limits (the layers silence that warning)."""
+    a = np.concatenate([np.linspace(-30, 30, 121), [-1e4, -100.0, 100.0, 1e4, 0.0, 1e-9]])
+    for fn, ref in ((F.sigmoid_of_negative, 1 / (1 + np.exp(np.clip(a, -700, 700)))),
+                    (F.tanh_via_exp, np.tanh(a))):
+        buf = xp.asarray(a.astype(dtype))
+        with np.errstate(over="ignore"):
+            out = fn(xp, buf, buf)
+        assert out is buf
+        got = backend.to_numpy(out)
+        assert np.isfinite(got).all()
+        tol = 1e-6 if dtype == "float32" else 1e-15
+        np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
+    with np.errstate(over="ignore"):
+        limits = backend.to_numpy(F.tanh_via_exp(xp, xp.asarray(np.array([-1e4, 1e4])), xp.empty((2,))))
+    assert limits.tolist() == [-1.0, 1.0]

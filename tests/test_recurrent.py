@@ -30,3 +30,19 @@ def test_caches_of_two_forward_calls_are_independent(xp, name):
     assert set(again) == set(layer.params)
     for k in ref:
         np.testing.assert_array_equal(backend.to_numpy(again[k]), backend.to_numpy(ref[k]))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_saturating_pre_activations_give_no_warning_and_no_nan(xp, name):
+    """Weights of ±50 and inputs of ±10: pre-activations in the thousands, where e^{−a}
+    overflows to inf in the fast paths' logistic (exactly σ = 0): no RuntimeWarning, no NaN."""
+    import warnings
+    for dtype in ("float32", "float64"):
+        layer = randomize(LAYERS[name](backend.backend_name(xp)).to(dtype=dtype), seed=16,
+                          scale=50.0)
+        x = xp.asarray((10 * np.random.default_rng(17).choice([-1.0, 1.0], (5, 2, 3))).astype(dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y, cache = layer.forward(x)
+            dx, grads = layer.backward(xp.ones_like(y), cache)
+        assert np.isfinite(backend.to_numpy(y)).all() and np.isfinite(backend.to_numpy(dx)).all()
