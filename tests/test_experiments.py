@@ -251,6 +251,9 @@ def test_the_stopping_rule_allows_max_wrong_and_counts_from_the_window_start(mon
 
 @pytest.mark.parametrize("name,overrides,budget", [
     ("exp1_reber", {"n_train": 6, "n_test": 6, "check_every_steps": 25}, 15),
+    # Adam's per-weight moments of packed trials must not mix (off-block gradients are 0)
+    ("exp1_reber", {"n_train": 6, "n_test": 6, "check_every_steps": 25, "optimizer": "adam",
+                    "lr": 0.01}, 15),
     ("exp4_adding", {"n_test": 8, "T": 20, "batch": 4}, 24),
     ("exp2a_long_lag", {"n_test": 2, "p": 12, "batch": 2}, 8),     # the direct input-output net
     ("timing_gts_peephole", {"n_test": 1, "n_spikes": 3, "test_n_spikes": 4}, 6),
@@ -401,3 +404,15 @@ def test_next_symbol_targets_are_the_actual_successor_within_the_legal_set():
         assert got == s[1:]                                  # the symbol that actually follows
         assert (y[:L, k].sum(axis=1) == 1).all() and (y[L:, k] == 0).all()
         assert (b.y[:L, k][y[:L, k] > 0] == 1).all()         # always one of the legal ones
+
+
+def test_exp1_optimizer_setting():
+    kw = dict(trials=1, budget=4, return_params=True)
+    base = {"n_train": 6, "n_test": 6, "check_every_steps": 20}
+    sgd = run_experiment("exp1_reber", overrides=base, **kw)
+    adam = run_experiment("exp1_reber", overrides={**base, "optimizer": "adam", "lr": 0.01}, **kw)
+    assert "SGD lr 0.5" in sgd["method"]["ours"] and "Adam lr 0.01" in adam["method"]["ours"]
+    w_sgd, w_adam = sgd["_params"][0]["core.W_z"], adam["_params"][0]["core.W_z"]
+    assert not np.allclose(w_sgd, w_adam)
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam', got 'rmsprop'"):
+        run_experiment("exp1_reber", overrides={**base, "optimizer": "rmsprop"}, **kw)

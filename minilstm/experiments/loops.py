@@ -72,7 +72,7 @@ def _flat_views(core, buf):
 
 # ---- Exp. 1: the 1997 online rule ----------------------------------------------------------------
 def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None, time_limit=None,
-                      chunk=2048, target="legal", error="squared"):
+                      chunk=2048, target="legal", error="squared", optimizer="sgd"):
     r"""Train K packed 1997 LSTMs on the embedded Reber grammar with the truncated rule, online.
 
     Parameters
@@ -91,6 +91,11 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
         ``"next"`` — on the actual next symbol, one-hot (:func:`next_symbol_targets`).
     error : ``"squared"`` — logistic outputs with E = ½Σ(ŷ − y)² (the paper's), so the error at an
         output's net input is (ŷ − y)·ŷ(1 − ŷ); ``"cross_entropy"`` — ŷ − y.
+    optimizer : ``"sgd"`` — :math:`w \leftarrow w - \text{lr}\cdot\Delta_t w` (the paper's);
+        ``"adam"`` — :class:`~minilstm.optim.Adam` with step size ``lr`` on the same per-step
+        :math:`\Delta_t w` (not the paper's: a diagnostic, see ``exp1_reber``). A trial that is
+        frozen keeps its weights under either (the update is selected by the masks, so Adam's
+        momentum cannot move it).
 
     Each presented string is drawn uniformly (with replacement) from the trial's 256 training
     strings. A string is a sequence: the trial's activations and the rule's partials are reset
@@ -112,6 +117,19 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
     rule = TruncatedRTRL(core).reset(1)
     gflat = xp.zeros_like(core.flat)
     gviews = _flat_views(core, gflat)
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if optimizer == "adam":                                  # Adam steps proposed weights, in place
+        proposed = {"core": xp.empty_like(core.flat), "W": xp.empty_like(W)}
+        adam = Adam(proposed, lr=lr)
+
+    def propose(gflat, gW):
+        """The weights after this step's update (not yet committed)."""
+        if optimizer == "sgd":
+            return core.flat - lr * gflat, W - lr * gW       # online: update after every step
+        proposed["core"][...], proposed["W"][...] = core.flat, W
+        adam.step({"core": gflat, "W": gW})
+        return proposed["core"], proposed["W"]
 
     def core_mask():
         return xp.concatenate([tb.active_masks[f"core.{n}"].reshape(-1) for n in core.params])
@@ -213,10 +231,12 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
             gflat[...] = 0.0
             rule.gradient(d @ W, into=gviews)                # Δ_t w of every core weight
             gW = d.T @ y_t                                   # (K·O, K·H)
-            gflat *= mflat
-            gW *= mW
-            new_flat = core.flat - lr * gflat                # online: update after every step
-            new_W = W - lr * gW
+            gflat[...] = select(mflat, gflat)                # not gflat * mflat: inf · 0 = NaN
+            gW = select(mW, gW)
+            new_flat, new_W = propose(gflat, gW)
+            if optimizer == "adam":                          # a frozen trial stays (no momentum)
+                new_flat = xp.where(mflat > 0, new_flat, core.flat)
+                new_W = xp.where(mW > 0, new_W, W)
             if not math.isfinite(float(xp.sum(new_flat)) + float(xp.sum(new_W))):
                 # inf · 0 = NaN may sit off-block: keep every entry the masks do not own
                 new_flat = xp.where(mflat > 0, new_flat, core.flat)
