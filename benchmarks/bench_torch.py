@@ -3,7 +3,7 @@ r"""minilstm against PyTorch on the CPU: time and peak memory; and full BPTT aga
 
 Run from the repository root (torch is optional: ``.venv/bin/pip install torch==2.13.0``)::
 
-    .venv/bin/python benchmarks/bench_torch.py            # full run: ~1.5 min on 2 quiet cores (longer under load)
+    .venv/bin/python benchmarks/bench_torch.py            # full run: ~2.5 min on 2 quiet cores (longer under load)
     .venv/bin/python benchmarks/bench_torch.py --quick    # ~30 s: 3 repeats, T <= 1000 in part 2
 
 Part 1 (needs torch): forward, and forward + backward, of ``minilstm.lstm.LSTM(I, H,
@@ -11,7 +11,8 @@ forget_gate=True, peepholes=False)`` (the ``no_peepholes`` preset, Greff's NP) a
 ``torch.nn.LSTM(I, H)``, and of ``minilstm.gru.GRU`` against ``torch.nn.GRU``, for
 (B, T, I, H) = (32, 100, 32, 128), (64, 100, 64, 256), (1, 1000, 8, 32), in float32 and float64.
 Both libraries run in this one process, interleaved (mini, torch, torch, mini, ...), each after
-warm-up runs; the table gives medians and the ratio minilstm / torch. The LSTM weights are copied
+warm-up runs and each timed call right after an untimed one of its own (see ``interleaved``);
+the table gives medians and the ratio minilstm / torch. The LSTM weights are copied
 into torch and the outputs and gradients compared, so both compute the same function. torch's GRU
 is a *different* model (reset gate after the recurrent product, cuDNN style), of the same cost.
 
