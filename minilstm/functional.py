@@ -24,10 +24,12 @@ serve many gates at once.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .backend import get_array_module
 
-__all__ = ["sigmoid", "tanh", "sigmoid_of_negative", "tanh_via_exp", "g1997", "h1997", "identity", "ACTIVATIONS", "activation",
-           "dsigmoid_from_output", "dtanh_from_output"]
+__all__ = ["sigmoid", "tanh", "sigmoid_of_negative", "tanh_via_exp", "fast_tanh", "g1997", "h1997",
+           "identity", "ACTIVATIONS", "activation", "dsigmoid_from_output", "dtanh_from_output"]
 
 
 def sigmoid(a, out=None):
@@ -75,13 +77,22 @@ def sigmoid_of_negative(xp, a, out, one=1.0):
 
 def tanh_via_exp(xp, a, out, one=1.0, two=2.0, minus_two=-2.0):
     r"""``out`` ← :math:`\tanh a = 2\sigma(2a) - 1 = 2/(1 + e^{-2a}) - 1`, in six calls; ``out``
-    has the shape of ``a`` (and may be ``a``): for float64, where NumPy's ``tanh`` is slower than this (see
-    :func:`sigmoid_of_negative`)."""
+    has the shape of ``a`` (and may be ``a``): for float64, where NumPy's ``tanh`` is slower than
+    this (see :func:`sigmoid_of_negative`)."""
     xp.multiply(a, minus_two, out=out)
     sigmoid_of_negative(xp, out, out, one)
     out *= two
     out -= one
     return out
+
+
+def fast_tanh(xp, a, out, one=1.0, two=2.0, minus_two=-2.0):
+    r"""``out`` ← :math:`\tanh a`, the faster way for the dtype: :func:`tanh_via_exp` for float64,
+    ``xp.tanh`` otherwise (NumPy's float32 ``tanh`` is vectorised). ``out`` has the shape of ``a``
+    (and may be ``a``); the fast paths of the LSTM and GRU use it."""
+    if a.dtype == np.float64:
+        return tanh_via_exp(xp, a, out, one, two, minus_two)
+    return xp.tanh(a, out=out)
 
 
 def g1997(a, out=None):

@@ -67,7 +67,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as _backend
-from .functional import sigmoid_of_negative, tanh_via_exp
+from .functional import fast_tanh, sigmoid_of_negative
 from .recurrent import Recurrent
 
 __all__ = ["GRU"]
@@ -148,10 +148,7 @@ class GRU(Recurrent):
         xp.multiply(r, h_prev, out=rh)                        # (B, H) reset before the product
         xp.matmul(rh, params["R_h"].T, out=c)                 # (B, H) R_h (r ⊙ h(t−1))
         c += a_t[:, 2 * H:]                                   # candidate pre-activation
-        if c.dtype == np.float64:                             # h̃ = tanh(·), the faster way
-            tanh_via_exp(xp, c, c)
-        else:
-            xp.tanh(c, out=c)
+        fast_tanh(xp, c, c)                                   # h̃
         xp.subtract(h_prev, c, out=h)                         # h = h̃ + u ⊙ (h(t−1) − h̃)
         h *= u
         h += c
@@ -223,12 +220,6 @@ class GRU(Recurrent):
 
     def _loop_errstate(self):
         return {"over": "ignore"}                             # e^{−a} overflows: exactly σ = 0
-
-    #: Compute :meth:`backward_factors` for all steps at once when a step has at most this many
-    #: values (B·H); larger steps compute them inside the loop. Measured (NumPy, benchmarks/): with
-    #: small steps the ~10 calls per step cost more than the work; with large ones the one pass
-    #: over ``(T, B, ·)`` arrays (half-row views of ``[r, u]``) streams through memory and is slower.
-    _factors_at_once_max = 1024
 
     def _backward_buffers(self, cache):
         xp, H, dt = self.xp, self.n_hidden, self.dtype

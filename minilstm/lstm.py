@@ -278,6 +278,7 @@ class LSTM(Recurrent):
         self._bias = (bias_names[0], bias_names[-1]) if bias_names else None
         self.bias_cols = (slice(0 if flags["cell_bias"] else H, H + Ng if flags["gate_bias"] else H)
                           if bias_names else None)
+        self._fast = _fused.eligible(self)                   # the sequence loop's fast path
 
     @staticmethod
     def _check_gate_bias_init(spec, gates, gate_bias, nb):
@@ -439,17 +440,14 @@ class LSTM(Recurrent):
     def _project(self, x):
         """The sequence loop's projection: :meth:`project`, or the fast path's scaled one (which
         only ``_sequence_buffers`` below may receive: the two go together)."""
-        return _fused.project(self, x) if _fused.eligible(self) else self.project(x)
+        return _fused.project(self, x) if self._fast else self.project(x)
 
     # ---- the sequence loop's fast path (see minilstm.recurrent and minilstm.lstm_fused) ---------
-    #: B·H up to which the backward factors are computed for all steps at once (else per step).
-    _factors_at_once_max = _fused.FACTORS_AT_ONCE_MAX
-
     def _loop_errstate(self):
-        return {"over": "ignore"} if _fused.eligible(self) else {}   # exp overflows: exactly σ = 0
+        return {"over": "ignore"} if self._fast else {}   # exp overflows: exactly σ = 0
 
     def _sequence_buffers(self, a, state0):
-        return _fused.sequence_buffers(self, a, state0) if _fused.eligible(self) else None
+        return _fused.sequence_buffers(self, a, state0) if self._fast else None
 
     def _backward_buffers(self, cache):
         return _fused.backward_buffers(self, cache) if "A" in cache.extra else None

@@ -45,10 +45,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import sigmoid_of_negative, tanh_via_exp
+from .functional import fast_tanh, sigmoid_of_negative
 
-__all__ = ["eligible", "column_scale", "project", "sequence_buffers", "step_forward", "backward_factors", "backward_buffers",
-           "step_backward"]
+__all__ = ["eligible", "column_scale", "project", "sequence_buffers", "step_forward",
+           "backward_factors", "backward_buffers", "step_backward"]
 
 
 def eligible(layer) -> bool:
@@ -97,21 +97,11 @@ def sequence_buffers(layer, a, state0):
     HC = xp.empty((T, B, H), dtype=dt)                    # h(c(t))
     rec, iz = xp.empty((B, G), dtype=dt), xp.empty((B, H), dtype=dt)   # scratch, reused
     consts = tuple(xp.asarray(v, dtype=dt) for v in (1.0, 2.0, -2.0))  # 0-d: cheaper than floats
-    tanh_c = _tanh_via_exp if dt == np.float64 else _tanh
-    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, consts, tanh_c)}
-                   for t in range(T)]
+    step_kwargs = [{"fused": (R_T, Y[t + 1], C[t + 1], HC[t], rec, iz, consts)} for t in range(T)]
     return Y[1:], step_kwargs, {"Y": Y, "C": C, "HC": HC, "A": a}
 
 
-def _tanh(xp, c, out, consts):
-    return xp.tanh(c, out=out)
-
-
-def _tanh_via_exp(xp, c, out, consts):
-    return tanh_via_exp(xp, c, out, *consts)
-
-
-def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts, tanh_c):
+def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts):
     r"""One step, written into the buffers: ``a_t (B, 4H)`` (scaled by −2 and −1) becomes
     ``[z | i | f | o]``, then :math:`c = f\odot c(t-1) + i\odot z` and :math:`y = o\odot\tanh c`.
     Returns ``(y, c, z, i, f, o)``, the new arrays (views into the buffers)."""
@@ -128,7 +118,7 @@ def step_forward(layer, a_t, state, R_T, y, c, hc, rec, iz, consts, tanh_c):
     xp.multiply(f, c_prev, out=c)
     xp.multiply(i, z, out=iz)
     c += iz                                               # c(t) = f ⊙ c(t−1) + i ⊙ z
-    tanh_c(xp, c, hc, consts)                             # h(c(t)) = tanh c(t)
+    fast_tanh(xp, c, hc, *consts)                         # h(c(t)) = tanh c(t)
     xp.multiply(o, hc, out=y)                             # y(t) = o ⊙ h(c(t))
     return y, c, z, i, f, o
 
@@ -155,11 +145,6 @@ def backward_factors(layer, act, c_prev, hc):
     k_f *= f
     k_f *= c_prev                                         # c(t−1) ⊙ f(1−f)
     return K_o, K_c, K_zif, f
-
-
-#: Compute the backward factors for all steps at once when a step has at most this many values
-#: (B·H), else inside each step, as the GRU does (:attr:`minilstm.gru.GRU._factors_at_once_max`).
-FACTORS_AT_ONCE_MAX = 1024
 
 
 def backward_buffers(layer, cache):

@@ -241,6 +241,13 @@ class Recurrent:
         ``a (T, B, G)`` is the input projection, which the layer may use in place."""
         return None
 
+    #: Fast paths compute the backward factors that do not depend on the recurrence for all
+    #: steps at once when a step has at most this many values (B·H), else inside each step.
+    #: Measured (NumPy, benchmarks/): with small steps the ~10 calls per step cost more than the
+    #: work; with large ones the one pass over strided ``(T, B, ·)`` views streams through memory
+    #: and is slower.
+    _factors_at_once_max = 1024
+
     def _loop_errstate(self):
         """Keyword arguments of ``numpy.errstate`` for the forward loop: ``{}`` (NumPy's defaults),
         or e.g. ``{"over": "ignore"}`` for a layer whose logistic overflows to its exact limit

@@ -18,9 +18,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from . import backend
 from .optim import clip_grad_norm
 from .rtrl1997 import TruncatedRTRL
+from .validate import first_nonfinite
 
 __all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress"]
 
@@ -150,14 +150,6 @@ class Progress:
 
 
 # ---- the divergence guard ----------------------------------------------------------------------
-def _first_nonfinite(arrays: dict):
-    """The name of the first array holding NaN or inf, or None."""
-    for k, a in arrays.items():
-        if not bool(backend.get_array_module(a).isfinite(a).all()):
-            return k
-    return None
-
-
 def _guarded_update(model, optimizer, grads, clip, fail):
     """Check ``grads``, clip them, take one optimizer step and check the result.
 
@@ -165,7 +157,7 @@ def _guarded_update(model, optimizer, grads, clip, fail):
     :class:`TrainingDiverged`); after a bad step the parameters and the optimizer's state are put
     back first (the snapshot is taken right before the step).
     """
-    bad = _first_nonfinite(grads)
+    bad = first_nonfinite(grads)
     if bad is not None:
         raise fail(f"the gradient of {bad} holds NaN or inf")
     norm = clip_grad_norm(grads, clip) if clip is not None else float(
@@ -173,7 +165,7 @@ def _guarded_update(model, optimizer, grads, clip, fail):
     params = {k: v.copy() for k, v in model.params.items()}
     state = optimizer.state_dict()
     optimizer.step(grads)
-    bad = _first_nonfinite(model.params)
+    bad = first_nonfinite(model.params)
     if bad is not None:
         for k, v in params.items():
             model.params[k][...] = v

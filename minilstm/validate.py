@@ -5,7 +5,7 @@ import numpy as np
 
 from .backend import BackendError, backend_name, get_array_module
 
-__all__ = ["check_array", "check_finite", "check_finite_params", "check_float_dtype", "check_same_backend"]
+__all__ = ["check_array", "check_finite", "check_finite_params", "first_nonfinite", "check_float_dtype", "check_same_backend"]
 
 
 def _kind(a) -> str:
@@ -61,6 +61,14 @@ def check_finite(name: str, a):
     raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
 
 
+def first_nonfinite(arrays: dict):
+    """The name of the first array of ``arrays`` (name → array) holding NaN or ±inf, or None."""
+    for k, a in arrays.items():
+        if not bool(get_array_module(a).isfinite(a).all()):
+            return k
+    return None
+
+
 def check_finite_params(params: dict, flat=None, name: str = "params"):
     """Refuse NaN and ±inf in a dict of parameter arrays; the error names the key, e.g. ``params['R_f']``.
 
@@ -70,8 +78,9 @@ def check_finite_params(params: dict, flat=None, name: str = "params"):
     """
     if flat is not None and bool(get_array_module(flat).isfinite(flat).all()):
         return params
-    for k, v in params.items():
-        check_finite(f"{name}[{k!r}]", v)
+    bad = first_nonfinite(params)
+    if bad is not None:
+        check_finite(f"{name}[{bad!r}]", params[bad])
     return params
 
 

@@ -54,11 +54,11 @@ def test_unknown_name_is_named():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_exp_forms_of_the_fast_paths_against_their_definitions(xp, dtype):
-    """sigmoid_of_negative(a) = 1/(1 + e^a) and tanh_via_exp(a) = tanh a, in place, with the
+    """sigmoid_of_negative(a) = 1/(1 + e^a), tanh_via_exp(a) = fast_tanh(a) = tanh a, in place, with the
     overflow of e^a for large a giving the exact limits (the layers silence that warning)."""
     a = np.concatenate([np.linspace(-30, 30, 121), [-1e4, -100.0, 100.0, 1e4, 0.0, 1e-9]])
     for fn, ref in ((F.sigmoid_of_negative, 1 / (1 + np.exp(np.clip(a, -700, 700)))),
-                    (F.tanh_via_exp, np.tanh(a))):
+                    (F.tanh_via_exp, np.tanh(a)), (F.fast_tanh, np.tanh(a))):
         buf = xp.asarray(a.astype(dtype))
         with np.errstate(over="ignore"):
             out = fn(xp, buf, buf)
