@@ -393,7 +393,7 @@ def test_the_paper_row_follows_the_learning_rate(tmp_path):
 
 
 def test_next_symbol_targets_are_the_actual_successor_within_the_legal_set():
-    from minilstm.experiments.loops import next_symbol_targets
+    from minilstm.tasks.reber import next_symbol_targets
     from minilstm.tasks.reber import SYMBOLS, encode_strings
     strings = ["BTBPVVETE", "BPBTSSXSEPE"]
     b = encode_strings(strings, embedded=True)

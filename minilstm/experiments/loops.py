@@ -37,7 +37,7 @@ from ..optim import Adam
 from ..rtrl1997 import TruncatedRTRL
 from ..tasks import SUCCESS, TASKS
 from ..trials import select
-from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, reber_success
+from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, next_symbol_targets, reber_success
 
 __all__ = ["online_rtrl_reber", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
 
@@ -283,19 +283,6 @@ def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None,
         r["solved_at_end"] = bool(final[k])
         r.update(_divergence(tb, k))
     return results
-
-
-def next_symbol_targets(batch):
-    """One-hot targets of the *actual* next symbol of each string of an embedded-Reber ``batch``
-    (Cleeremans et al. 1989; Smith & Zipser 1989): step t's target is the input at t + 1, and
-    at the last step (input: the penultimate T or P) the final ``E``. Shaped like ``batch.y``;
-    zero at padded steps."""
-    y = np.zeros_like(batch.y)
-    for b, L in enumerate(batch.lengths):
-        L = int(L)
-        y[:L - 1, b] = batch.x[1:L, b]
-        y[L - 1, b, SYMBOLS.index("E")] = 1.0
-    return y
 
 
 def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=None,

@@ -6,6 +6,8 @@ the tables of Exp. 1 to 6 (read from the paper's text; see the project's PAPERS.
 embedded Reber grammar (from secondary notes quoting it). ``success`` is a fraction (None: the paper does not state one); ``mean`` is the
 mean number of training sequences (strings, symbols: see ``unit``) until success.
 ``variants`` give the rows of other settings the paper ran (see :func:`published_for`);
+A variant's key may be a tuple of settings (Exp. 1: the net and the learning rate). An experiment
+``NAME_bptt`` (the same net trained by BPTT, a comparison) is shown beside the row of ``NAME``.
 ``applies_to`` gives the settings a row is for (with other settings the table shows no number).
 Gers, Schraudolph & Schmidhuber (2002), *Learning Precise Timing with LSTM*, JMLR 3: what the
 project's notes record of it (the abstract and secondary notes): which timing tasks were learned
@@ -19,15 +21,15 @@ PUBLISHED = {
         method="online truncated RTRL-style rule, weights updated after every step, lr 0.5",
         other=("same net at lr 0.1: 100%, 21,730; lr 0.2: 97%, 14,060; 4x1 net at lr 0.1: 100%, "
                "39,740. Competitors: RTRL 'some fraction' after 25,000-173,000, Elman 0%, RCC 50%"),
-        variants={"lr": {
-            0.1: dict(source="Hochreiter & Schmidhuber (1997), Exp. 1 (3 blocks x 2 cells, lr 0.1)",
-                      success=1.0, mean=21730,
-                      method="online truncated RTRL-style rule, weights updated after every "
-                             "step, lr 0.1"),
-            0.2: dict(source="Hochreiter & Schmidhuber (1997), Exp. 1 (3 blocks x 2 cells, lr 0.2)",
-                      success=0.97, mean=14060,
-                      method="online truncated RTRL-style rule, weights updated after every "
-                             "step, lr 0.2"),
+        variants={("net", "lr"): {
+            (net, lr): dict(source=f"Hochreiter & Schmidhuber (1997), Exp. 1 ({net[0]} blocks x "
+                                   f"{net[2]} cell{'s' * (net[2] != '1')}, lr {lr})",
+                            success=success, mean=mean,
+                            method="online truncated RTRL-style rule, weights updated after "
+                                   f"every step, lr {lr}")
+            for net, lr, success, mean in (("3x2", 0.1, 1.0, 21730), ("3x2", 0.2, 0.97, 14060),
+                                           ("3x2", 0.5, 1.0, 8440), ("4x1", 0.1, 1.0, 39740),
+                                           ("4x1", 0.5, 0.97, 9500))
         }},
     ),
     "exp1_reber_bptt": dict(
@@ -162,12 +164,16 @@ def published_for(name, config):
     A row with ``applies_to`` is for those settings only: with others (and no matching variant)
     its numbers are replaced by None, and ``other`` says which settings the paper's are for.
     """
+    if name not in PUBLISHED and name.endswith("_bptt"):    # a comparison row: the paper's row
+        name = name[:-len("_bptt")]
     row = PUBLISHED[name]
     pub = {k: v for k, v in row.items() if k not in ("variants", "applies_to")}
     matched = False
     for key, rows in row.get("variants", {}).items():
-        if _key(config.get(key)) in rows:
-            pub.update(rows[_key(config[key])])
+        value = (tuple(_key(config.get(k)) for k in key) if isinstance(key, tuple)
+                 else _key(config.get(key)))
+        if value in rows:
+            pub.update(rows[value])
             matched = True
     need = row.get("applies_to", {})
     if not matched and any(_key(config.get(k)) != _key(v) for k, v in need.items()):

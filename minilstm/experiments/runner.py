@@ -25,6 +25,7 @@ import numpy as np
 from .. import __version__, backend
 from ..tasks import DESCRIPTIONS, TASKS
 from ..train import Progress
+from ..online1997 import Stack1997
 from ..trials import TrialBatch
 from .published import published_for
 from .registry import EXPERIMENTS, trial_seeds
@@ -37,7 +38,7 @@ class ExperimentError(ValueError):
     """A bad experiment name, option or override, with a message saying what would be valid."""
 
 
-_NULLABLE = {"clip", "lr_half_life", "final_test_len", "mean_error_below", "input_gate_bias",
+_NULLABLE = {"data_sets", "clip", "lr_half_life", "final_test_len", "mean_error_below", "input_gate_bias",
              "output_gate_bias"}
 """Settings that may be set to null (off)."""
 
@@ -109,7 +110,9 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         g_seeds = seeds[g0:g0 + group]
         streams = [trial_seeds(s) for s in g_seeds]
         t0 = time.perf_counter()
-        tb = TrialBatch([exp.build(cfg, s) for s in streams], loss=exp.loss)
+        models = [exp.build(cfg, s) for s in streams]
+        tb = (Stack1997(models, lr=cfg["lr"], loss=exp.loss) if exp.rule == "rtrl1997"
+              else TrialBatch(models, loss=exp.loss))
         label = f"trials {g0}..{g0 + len(g_seeds) - 1}"
         shown = (Progress(budget, f"{name} {label}", exp.unit) if progress is True
                  else progress)
@@ -138,7 +141,7 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         "command": "python -m minilstm.experiments " + " ".join(shlex.quote(a) for a in (argv or [name])),
         "net": exp.net(cfg),
         "weights_per_trial": n_weights,
-        "config": {k: v for k, v in cfg.items()},
+        "config": {**cfg, "rule": exp.rule, "optimizer": exp.optimizer},
         "method": {"ours": exp.ours(cfg), "paper": pub["method"]},
         "criterion": exp.check(cfg),
         "differences_from_paper": list(exp.notes),

@@ -31,7 +31,7 @@ __all__ = [
     "SYMBOLS", "Automaton", "REBER", "EMBEDDED_REBER",
     "is_reber", "is_embedded_reber", "reber_strings", "embedded_reber_strings", "reber_paths",
     "train_test_strings", "encode_strings", "plain_reber", "embedded_reber", "continual_reber",
-    "reber_success", "continual_reber_correct", "continual_reber_successive_correct",
+    "reber_success", "next_symbol_targets", "continual_reber_correct", "continual_reber_successive_correct",
     "count_successive_correct",
 ]
 
@@ -312,3 +312,16 @@ def continual_reber_successive_correct(outputs: np.ndarray, batch: Batch,
     (Gers et al. 2000 call a net "perfect" when this reaches 10^6). Int array ``(B,)``."""
     correct = continual_reber_correct(outputs, batch, tol=tol)
     return count_successive_correct(correct, batch.mask)
+
+
+def next_symbol_targets(batch):
+    """One-hot targets of the *actual* next symbol of each string of an embedded-Reber ``batch``
+    (Cleeremans et al. 1989; Smith & Zipser 1989): step t's target is the input at t + 1, and
+    at the last step (input: the penultimate T or P) the final ``E``. Shaped like ``batch.y``;
+    zero at padded steps."""
+    y = np.zeros_like(batch.y)
+    for b, L in enumerate(batch.lengths):
+        L = int(L)
+        y[:L - 1, b] = batch.x[1:L, b]
+        y[L - 1, b, SYMBOLS.index("E")] = 1.0
+    return y
