@@ -149,6 +149,7 @@ class Stack1997:
         if not np.all(np.isfinite(self.lr)) or np.any(self.lr < 0):
             raise ValueError(f"lr must be finite and >= 0, got {lr!r}")
         self.active = xp.ones(K, dtype=bool)
+        self._guarded = False              # set by restore(): updates select instead of multiply
         self._set_rates()
         self.reset()
 
@@ -175,7 +176,12 @@ class Stack1997:
 
     def trial_params(self, k) -> dict:
         """Trial k's weights as host arrays with the single model's names and shapes."""
-        W, V = _backend.to_numpy(self.W[k]), _backend.to_numpy(self.V[k])
+        return self.named(self.W[k], self.V[k])
+
+    def named(self, W, V) -> dict:
+        """One trial's ``W (G, M)`` and ``V (O, R)`` (weights or gradients) as host arrays named
+        like the single model's ``params``."""
+        W, V = _backend.to_numpy(W), _backend.to_numpy(V)
         out = {f"core.{n}": np.array(W[rows, cols]) for n, (rows, cols) in self._layout().items()
                if f"core.{n}" in self.param_names}
         out["readout.W"] = V[:, :self.R - self.out_bias].copy()
@@ -317,15 +323,30 @@ class Stack1997:
     def update(self, gW, gV):
         r""":math:`W \leftarrow W - \alpha_k C\odot\Delta W`, :math:`V \leftarrow V - \alpha_k \Delta V`
         (stopped trials have :math:`\alpha_k = 0`)."""
-        gW *= self._rate_W
+        if self._guarded:                  # after a divergence: 0 · inf must not reach a weight
+            xp = self.xp
+            gW = xp.where(self._rate_W > 0, gW * self._rate_W, 0.0)
+            gV = xp.where(self._rate_V > 0, gV * self._rate_V, 0.0)
+        else:
+            gW *= self._rate_W
+            gV *= self._rate_V
         self.W -= gW
-        gV *= self._rate_V
         self.V -= gV
+
+    def restore(self, which, W, V):
+        """Give trials ``which`` (host ints) the weights ``W[which], V[which]`` and stop them; from
+        then on updates select by rate instead of multiplying (a stopped trial's gradient may be
+        inf or NaN, and 0 · inf = NaN)."""
+        kd = self.xp.asarray(np.asarray(which, dtype=np.int64))
+        self.W[kd] = W[kd]
+        self.V[kd] = V[kd]
+        self._guarded = True
+        self.stop(which)
 
     def finite(self):
         """Device bool ``(K,)``: trial k's weights are all finite."""
         xp = self.xp
-        return xp.isfinite(self.W.sum(axis=(1, 2)) + self.V.sum(axis=(1, 2)))
+        return xp.isfinite(self.W).all(axis=(1, 2)) & xp.isfinite(self.V).all(axis=(1, 2))
 
     # ---- whole sequences, weights fixed (tests of success) -----------------------------------------
     def outputs(self, x):

@@ -62,12 +62,11 @@ K     ms per update   ms per trial
 ====  ==============  ===============
 
 so 10–20 trials cost 2–3.5× one trial, and past K ≈ 20–30 the :math:`K^2` arithmetic takes
-over. The 1997 online rule (:mod:`minilstm.rtrl1997`) carries :math:`O(K^2)` partials in the
-wide layer; one step of the 276-weight Exp. 1 net took 0.4 ms for one trial and 0.5–0.7 ms for
-10 or 20. Split larger trial counts into groups (``--trials-per-batch`` of
-``python -m minilstm.experiments``). A per-trial batched product (``einsum('kbu,kgu->kbg')``)
-would scale as K, but it needs a trial axis inside every layer; block-diagonal packing reuses
-the layers as they are.
+over. Split larger trial counts into groups (``--trials-per-batch`` of
+``python -m minilstm.experiments``). The 1997 online rule does not use this packing: its
+experiments run on :class:`minilstm.online1997.Stack1997`, where the trials are a leading
+array axis of every weight, state and partial and the cost grows linearly with K. Block-diagonal
+packing remains for the BPTT runs because it reuses the layers as they are.
 
 One caution: ``0 · inf = NaN``. A mask is therefore applied by *selection*,
 :math:`g \leftarrow \text{where}(M > 0,\ g,\ 0)`, never by multiplication: a trial whose

@@ -1,10 +1,9 @@
-r"""The training loops of the experiments, each for K trials packed in one :class:`TrialBatch`.
+r"""The BPTT training loops of the experiments, each for K trials packed in one :class:`TrialBatch`.
 
-Three loops, one per kind of experiment:
+The paper-method rows of the 1997 experiments (its online truncated rule) are trained by
+:mod:`minilstm.experiments.online`; the loops here train the comparisons and the later papers:
 
-* :func:`online_rtrl_reber` — Exp. 1 as in 1997: the truncated RTRL-style rule of
-  :mod:`minilstm.rtrl1997`, plain gradient descent after **every time step**, activations and
-  partials reset at the start of every string;
+* :func:`bptt_reber_strings` — Exp. 1's net and strings by BPTT with Adam (the comparison);
 * :func:`bptt_last_step` — tasks with masked targets, one at the end (adding, multiplication,
   temporal order, two-sequence, Exp. 2c) or at chosen steps (Exp. 2a/2b, the timing tasks):
   mini-batch BPTT with Adam, success judged on the training sequences themselves as the paper's
@@ -32,14 +31,12 @@ import time
 import numpy as np
 
 from .. import backend
-from ..functional import sigmoid
 from ..optim import Adam
-from ..rtrl1997 import TruncatedRTRL
 from ..tasks import SUCCESS, TASKS
 from ..trials import select
-from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, next_symbol_targets, reber_success
+from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, reber_success
 
-__all__ = ["online_rtrl_reber", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
+__all__ = ["bptt_reber_strings", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
 
 
 def _say(progress, msg, done=None):
@@ -58,238 +55,13 @@ def _divergence(tb, k) -> dict:
     return {"diverged": bool(tb.diverged[k]), "diverged_at": tb.diverged_at[k]}
 
 
-def _flat_views(core, buf):
-    """Views into a flat buffer laid out like ``core.flat`` (its params in dict order)."""
-    views, off = {}, 0
-    for name, p in core.params.items():
-        n = int(np.prod(p.shape))
-        views[name] = buf[off:off + n].reshape(p.shape)
-        off += n
-    if off != buf.size:
-        raise AssertionError("the layer's params do not tile its flat buffer")
-    return views
-
-
-# ---- Exp. 1: the 1997 online rule ----------------------------------------------------------------
-def online_rtrl_reber(tb, data, *, lr, budget, check_every_steps, progress=None, time_limit=None,
-                      chunk=2048, target="legal", error="squared", optimizer="sgd"):
-    r"""Train K packed 1997 LSTMs on the embedded Reber grammar with the truncated rule, online.
-
-    Parameters
-    ----------
-    tb : :class:`~minilstm.trials.TrialBatch` of :func:`~minilstm.presets.lstm_1997` nets with
-        ``loss='sigmoid_mse'`` (logistic outputs, squared error) and no readout bias.
-    data : list of K dicts ``{"rng", "train", "test"}``: the trial's random generator (which
-        string to present next) and its 256 training and 256 test strings.
-    lr : the learning rate of the per-step gradient descent (0.5 in the paper's best run).
-    budget : training strings presented per trial at most.
-    check_every_steps : the success test (every symbol of all train and test strings predicted,
-        :func:`~minilstm.tasks.reber.reber_success`) runs after every ``check_every_steps`` time
-        steps (about 11 steps per string); a trial's count is the number of strings it was
-        shown up to that check.
-    target : ``"legal"`` — train on the set of legal next symbols (multi-hot, the batch's ``y``);
-        ``"next"`` — on the actual next symbol, one-hot (:func:`next_symbol_targets`).
-    error : ``"squared"`` — logistic outputs with E = ½Σ(ŷ − y)² (the paper's), so the error at an
-        output's net input is (ŷ − y)·ŷ(1 − ŷ); ``"cross_entropy"`` — ŷ − y.
-    optimizer : ``"sgd"`` — :math:`w \leftarrow w - \text{lr}\cdot\Delta_t w` (the paper's);
-        ``"adam"`` — :class:`~minilstm.optim.Adam` with step size ``lr`` on the same per-step
-        :math:`\Delta_t w` (not the paper's: a diagnostic, see ``exp1_reber``). A trial that is
-        frozen keeps its weights under either (the update is selected by the masks, so Adam's
-        momentum cannot move it).
-
-    Each presented string is drawn uniformly (with replacement) from the trial's 256 training
-    strings. A string is a sequence: the trial's activations and the rule's partials are reset
-    before it. Per step: forward, the error :math:`\hat y - y` at every output, and the weights
-    changed at once by :math:`-\text{lr}\cdot\Delta_t w`. The K trials step in lockstep; each
-    starts its next string as soon as its last one ends (its part of the state and of the
-    partials ``rule.dc_dw`` is zeroed, which is exactly a reset of that trial alone).
-
-    Divergence guard: after every step the new weights are checked; a trial with a NaN or inf
-    among them keeps its weights of the step before and is frozen
-    (:meth:`~minilstm.trials.TrialBatch.mark_diverged`, ``diverged_at`` = that step), while the
-    others take their update as if it were absent.
-    """
-    xp, K = tb.xp, tb.K
-    core, readout = tb.model.core, tb.model.readout
-    if readout.bias:
-        raise ValueError("online_rtrl_reber expects the 1997 readout without bias")
-    W = readout.params["W"]                                  # (K·O, K·H)
-    rule = TruncatedRTRL(core).reset(1)
-    gflat = xp.zeros_like(core.flat)
-    gviews = _flat_views(core, gflat)
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
-    if optimizer == "adam":                                  # Adam steps proposed weights, in place
-        proposed = {"core": xp.empty_like(core.flat), "W": xp.empty_like(W)}
-        adam = Adam(proposed, lr=lr)
-
-    def propose(gflat, gW):
-        """The weights after this step's update (not yet committed)."""
-        if optimizer == "sgd":
-            return core.flat - lr * gflat, W - lr * gW       # online: update after every step
-        proposed["core"][...], proposed["W"][...] = core.flat, W
-        adam.step({"core": gflat, "W": gW})
-        return proposed["core"], proposed["W"]
-
-    def core_mask():
-        return xp.concatenate([tb.active_masks[f"core.{n}"].reshape(-1) for n in core.params])
-
-    mflat, mW = core_mask(), tb.active_masks["readout.W"]
-    train = [encode_strings(d["train"], embedded=True) for d in data]
-    test = [encode_strings(d["test"], embedded=True) for d in data]
-    n_in, O, H, nb = tb.n_in, tb.n_out, core.n_cells // K, core.n_blocks // K
-    n_gates = len(core.gates) if core.has_gate_state else 0
-    xtr, xte = tb.pack([b.x for b in train]), tb.pack([b.x for b in test])
-    if target not in ("legal", "next"):
-        raise ValueError(f"target must be 'legal' or 'next', got {target!r}")
-    if error not in ("squared", "cross_entropy"):
-        raise ValueError(f"error must be 'squared' or 'cross_entropy', got {error!r}")
-    ytrain = [b.y if target == "legal" else next_symbol_targets(b) for b in train]
-
-    frac = np.zeros(K)
-
-    def evaluate():
-        ok = np.ones(K, dtype=bool)
-        frac[:] = 0.0
-        for x, batches in ((xtr, train), (xte, test)):
-            a, _ = tb.model.forward(x)
-            for k, out in enumerate(tb.split(a, [b.T for b in batches])):
-                good = reber_success(out, batches[k])
-                ok[k] &= bool(good.all())
-                frac[k] += good.mean() / 2
-        return ok
-
-    # each trial's stream of strings, cut into chunks of `chunk` steps (host arrays)
-    pending = [[] for _ in range(K)]            # (x, y) rows not yet used, per trial
-    shown = np.zeros(K, dtype=np.int64)         # strings started, per trial
-
-    def fill(k, need):
-        rows = sum(len(p[0]) for p in pending[k])
-        while rows < need:
-            if shown[k] >= budget:              # budget spent: idle (zero input, zero error)
-                pending[k].append((np.zeros((need - rows, n_in)), np.zeros((need - rows, O)),
-                                   np.zeros(need - rows, bool), np.zeros(need - rows, bool)))
-                return
-            b = int(data[k]["rng"].integers(train[k].B))
-            L = int(train[k].lengths[b])
-            start = np.zeros(L, bool)
-            start[0] = True
-            pending[k].append((train[k].x[:L, b], ytrain[k][:L, b], start, np.ones(L, bool)))
-            shown[k] += 1
-            rows += L
-
-    def take(k, n):
-        xs, ys, ss, ms, got = [], [], [], [], 0
-        while got < n:
-            x, y, s, m = pending[k][0]
-            use = min(n - got, len(x))
-            xs.append(x[:use]), ys.append(y[:use]), ss.append(s[:use]), ms.append(m[:use])
-            if use == len(x):
-                pending[k].pop(0)
-            else:
-                pending[k][0] = (x[use:], y[use:], s[use:], m[use:])
-            got += use
-        return np.concatenate(xs), np.concatenate(ys), np.concatenate(ss), np.concatenate(ms)
-
-    results = [dict(success=False, sequences_to_success=None, steps_to_success=None)
-               for _ in range(K)]
-    t0, step = time.perf_counter(), 0
-    squared = error == "squared"
-    strings_done = np.zeros(K, dtype=np.int64)  # strings shown up to the current step
-    stopped = False
-    while not stopped and tb.active.any() and (strings_done[tb.active] < budget).any():
-        hx = np.zeros((chunk, 1, K * n_in))
-        hy = np.zeros((chunk, 1, K * O))
-        hm = np.zeros((chunk, 1, K * O))
-        starts = np.zeros((chunk, K), bool)
-        for k in range(K):
-            fill(k, chunk)
-            x, y, s, m = take(k, chunk)
-            hx[:, 0, k * n_in:(k + 1) * n_in] = x
-            hy[:, 0, k * O:(k + 1) * O] = y
-            hm[:, 0, k * O:(k + 1) * O] = m[:, None]
-            starts[:, k] = s
-        keep_c = np.repeat(~starts, H, axis=1).astype(float)[:, None, :]           # (chunk, 1, K·H)
-        keep_g = np.tile(np.repeat(~starts, nb, axis=1), (1, n_gates)).astype(float)[:, None, :]
-        any_start = starts.any(axis=1)
-        x, y, m = xp.asarray(hx), xp.asarray(hy), xp.asarray(hm)
-        kc, kg = xp.asarray(keep_c), xp.asarray(keep_g)
-        n_started = np.cumsum(starts, axis=0)                                      # (chunk, K)
-        for t in range(chunk):
-            if any_start[t]:                                 # reset the trials starting a string
-                st = rule.state
-                st[0][...] *= kc[t]
-                st[1][...] *= kc[t]
-                if n_gates:
-                    st[2][...] *= kg[t]
-                rule.dc_dw *= kc[t][0][None, :, None, None]
-            y_t = rule.forward(x[t])                         # (1, K·H)
-            yhat = sigmoid(y_t @ W.T)                        # (1, K·O) logistic output units
-            d = (yhat - y[t]) * m[t]                         # ∂E(t)/∂net_out, E = cross-entropy
-            if squared:
-                d *= yhat * (1.0 - yhat)                     # ∂E(t)/∂net_out, E = ½Σ(ŷ−y)²
-            gflat[...] = 0.0
-            rule.gradient(d @ W, into=gviews)                # Δ_t w of every core weight
-            gW = d.T @ y_t                                   # (K·O, K·H)
-            gflat[...] = select(mflat, gflat)                # not gflat * mflat: inf · 0 = NaN
-            gW = select(mW, gW)
-            new_flat, new_W = propose(gflat, gW)
-            if optimizer == "adam":                          # a frozen trial stays (no momentum)
-                new_flat = xp.where(mflat > 0, new_flat, core.flat)
-                new_W = xp.where(mW > 0, new_W, W)
-            if not math.isfinite(float(xp.sum(new_flat)) + float(xp.sum(new_W))):
-                # inf · 0 = NaN may sit off-block: keep every entry the masks do not own
-                new_flat = xp.where(mflat > 0, new_flat, core.flat)
-                new_W = xp.where(mW > 0, new_W, W)
-                new = {f"core.{n}": v for n, v in _flat_views(core, new_flat).items()}
-                new["readout.W"] = new_W
-                for k in tb.nonfinite_trials(new):           # keep the last good weights
-                    tb.restore_trial(new, tb.params, k)
-                    tb.mark_diverged(k, step)
-                    _say(progress, f"trial {k} diverged at update {step}: frozen at its last "
-                                   "good weights")
-                mflat, mW = core_mask(), tb.active_masks["readout.W"]
-            core.flat[...] = new_flat
-            W[...] = new_W
-            step += 1
-            if step % check_every_steps == 0:
-                done = strings_done + n_started[t]
-                ok = evaluate()
-                for k in np.flatnonzero(ok & tb.active):
-                    results[k].update(success=True, sequences_to_success=int(done[k]),
-                                      steps_to_success=step)
-                    tb.freeze(k)
-                for k in np.flatnonzero(tb.active & (done >= budget)):
-                    tb.freeze(k)                             # budget spent, not solved
-                mflat, mW = core_mask(), tb.active_masks["readout.W"]
-                _say(progress, f"step {step}: strings/trial {int(done.min())}-{int(done.max())}, "
-                               f"{int(sum(r['success'] for r in results))}/{K} solved, "
-                               f"strings predicted {np.round(frac, 2).tolist()[:10]}, "
-                               f"{time.perf_counter() - t0:.0f} s", done=int(done.min()))
-                if time_limit is not None and time.perf_counter() - t0 > time_limit:
-                    _say(progress, f"time limit {time_limit} s reached at step {step}")
-                    strings_done, stopped = done, True
-                    break
-        else:
-            strings_done = strings_done + n_started[-1]
-    final = evaluate()                                       # one last check at the end
-    for k in range(K):
-        r = results[k]
-        if final[k] and not r["success"] and tb.active[k]:
-            r.update(success=True, sequences_to_success=int(min(strings_done[k], budget)),
-                     steps_to_success=step)
-        r["sequences_presented"] = r["sequences_to_success"] if r["success"] else int(
-            min(strings_done[k], budget))
-        r["solved_at_end"] = bool(final[k])
-        r.update(_divergence(tb, k))
-    return results
-
-
+# ---- Exp. 1 by BPTT (the comparison of the 1997 rule) -------------------------------------------
 def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=None,
                        time_limit=None):
     r"""Exp. 1's net and data trained by BPTT with Adam, ``batch`` strings per update.
 
-    The same trials, strings, success test and counting as :func:`online_rtrl_reber`, but the
+    The same trials, strings, success test and counting as
+    :func:`minilstm.experiments.online.online_reber`, but the
     gradient is the full BPTT gradient of ``batch`` strings (drawn with replacement from the
     trial's 256) and the update is Adam's; success is checked every ``check_every`` strings (so
     a count is a multiple of it, or the budget).

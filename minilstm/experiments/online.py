@@ -25,7 +25,6 @@ back its weights of the previous check and stops (``diverged_at``: the check's s
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -245,10 +244,8 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
         finite = backend.to_numpy(stack.finite())
         bad = np.flatnonzero(~finite & ~stopped)
         if bad.size:                           # back to the weights of the last check, stop
-            kd = xp.asarray(bad)
-            stack.W[kd], stack.V[kd] = last_good[0][kd], last_good[1][kd]
+            stack.restore(bad, *last_good)
             diverged_at[bad] = step
-            stack.stop(bad)
             _say(progress, f"trials {bad.tolist()} diverged before step {step}: back to their "
                            "weights of the previous check, stopped")
         if rule is not None:

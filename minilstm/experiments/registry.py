@@ -437,7 +437,7 @@ def _long_lag_experiments(variant: str) -> dict:
         "input gate (10,504 weights)",
         build=_build_exp2ab, net=_net_exp2ab, task=f"long_lag_{variant}", task_kwargs=["p"],
         shared=dict(p=100, init_scale=0.2, window=10_000, count="start", n_test=100),
-        paper=dict(lr=1.0), bptt=dict(batch=1, lr=0.1), loss="logistic_mse",
+        paper=dict(lr=1.0), bptt=dict(batch=1, lr=0.1),
         budget=30_000, trials=18 if not random else 10, bptt_budget=50_000, bptt_trials=5,
         notes=notes,
         bptt_notes=["one sequence per update and Adam lr 0.1; with 16 sequences per update and "
@@ -594,7 +594,7 @@ EXPERIMENTS = {
         "default, LSTM 2 blocks x 1 cell, no biases",
         "long lag 2c, minimal lag q+1 with p distractors (--set qp=[100,100]), 2x1 LSTM",
         build=_build_exp2c, net=_net_exp2c, task="long_lag_2c",
-        task_kwargs=lambda c: {"q": c["qp"][0], "p": c["qp"][1]}, loss="logistic_mse",
+        task_kwargs=lambda c: {"q": c["qp"][0], "p": c["qp"][1]},
         shared=dict(qp=[50, 50], init_scale=0.2, window=10_000, count="start", n_test=2560),
         paper=dict(lr=0.01), bptt={}, budget=80_000, trials=20, bptt_budget=200_000,
         notes=_EXP2_NOTES + ["the weight count follows the paper's rule; PAPERS.md gives none "
