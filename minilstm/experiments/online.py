@@ -186,19 +186,22 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
     diverged_at = np.full(K, -1, dtype=np.int64)
     seq_at_stop = np.full(K, -1, dtype=np.int64)
     L = int(check_every_steps)
+    # data are built C steps at a time (C divides L, so checks fall at multiples of L)
+    C = max(d for d in range(1, min(L, 4096) + 1) if L % d == 0)
     step, t0, last_good = 0, time.perf_counter(), (stack.W.copy(), stack.V.copy())
     while not stopped.all():
-        # host: the next L steps of every trial's stream
-        X = np.zeros((L, K, 1, I), dt)
-        Y = np.zeros((L, K, 1, O), dt)
-        MU = np.zeros((L, K, 1, 1), dt)
-        JY = np.zeros((L, K, 1, O), dt)
-        JD = np.zeros((L, K), bool)
-        START = np.zeros((L, K), bool)
-        END = np.zeros((L, K), bool)
+        # host: the next C steps of every trial's stream
+        X = np.zeros((C, K, 1, I), dt)
+        Y = np.zeros((C, K, 1, O), dt)
+        MU = np.zeros((C, K, 1, 1), dt)
+        JY = np.zeros((C, K, 1, O), dt)
+        JD = np.zeros((C, K), bool)
+        START = np.zeros((C, K), bool)
+        END = np.zeros((C, K), bool)
+        filled = 0                             # steps of this chunk that some trial uses
         for k in range(K):
             t = 0
-            while t < L and not stopped[k]:
+            while t < C and not stopped[k]:
                 if cur[k] is None or pos[k] >= len(cur[k].x):
                     if n_seq[k] >= budget:     # budget spent: idle until the loop ends
                         break
@@ -206,7 +209,7 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
                     n_seq[k] += 1
                     START[t, k] = True
                 s, p = cur[k], pos[k]
-                n = min(L - t, len(s.x) - p)
+                n = min(C - t, len(s.x) - p)
                 X[t:t + n, k, 0], Y[t:t + n, k, 0] = s.x[p:p + n], s.y[p:p + n]
                 MU[t:t + n, k, 0, 0], JY[t:t + n, k, 0] = s.mu[p:p + n], s.jy[p:p + n]
                 JD[t:t + n, k] = s.judge[p:p + n]
@@ -214,14 +217,12 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
                 t += n
                 if pos[k] >= len(s.x):
                     END[t - 1, k] = True
-        if not (START.any() or END.any() or pos[~stopped].any()):
-            break                              # nothing left to run
+            filled = max(filled, t)
         any_start, any_end, any_judge = START.any(axis=1), END.any(axis=1), JD.any(axis=1)
         x, y, mu, jy = xp.asarray(X), xp.asarray(Y), xp.asarray(MU), xp.asarray(JY)
-        keep = xp.asarray((~START).astype(dt)[:, :, None, None])        # (L, K, 1, 1)
+        keep = xp.asarray((~START).astype(dt)[:, :, None, None])        # (C, K, 1, 1)
         jd = xp.asarray(JD)
-        steps_here = L
-        for t in range(L):
+        for t in range(filled):
             if any_start[t]:
                 stack.reset(keep=keep[t])
             out = stack.step(x[t])
@@ -239,8 +240,10 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
                     stack.stop(spent)
                     seq_at_stop[spent] = np.where(seq_at_stop[spent] < 0, budget, seq_at_stop[spent])
             stack.update(gW, gV)
-        step += steps_here
-        # ---- the check: one read of the device per L steps
+        step += filled
+        if filled == C and step % L:
+            continue                           # no check yet: the next chunk
+        # ---- the check: one read of the device per L steps (and when the data run out)
         finite = backend.to_numpy(stack.finite())
         bad = np.flatnonzero(~finite & ~stopped)
         if bad.size:                           # back to the weights of the last check, stop
@@ -263,6 +266,8 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
         _say(progress, f"step {step}: sequences/trial {int(n_seq.min())}-{int(n_seq.max())}, "
                        f"{int((solved_at >= 0).sum())}/{K} solved, "
                        f"{time.perf_counter() - t0:.0f} s", done=int(n_seq.min()))
+        if filled < C:
+            break                              # every trial has spent its budget
         if time_limit is not None and time.perf_counter() - t0 > time_limit and not stopped.all():
             _say(progress, f"time limit {time_limit} s reached at step {step}")
             seq_at_stop[~stopped] = n_end[~stopped]
