@@ -30,7 +30,8 @@ from ..trials import TrialBatch
 from .published import published_for
 from .registry import EXPERIMENTS, trial_seeds
 
-__all__ = ["run_experiment", "summarise", "format_table", "write_json", "main", "ExperimentError",
+__all__ = ["run_experiment", "summarise", "format_table", "write_json", "save_params", "main",
+           "ExperimentError",
            "git_commit"]
 
 
@@ -274,6 +275,19 @@ def _time_limit_hit(result):
         for r in result["per_trial"])
 
 
+def save_params(result, path):
+    """Write the trials' final weights of a ``return_params`` result to an ``.npz`` file
+    (``trial{k}/{name}``: host arrays with the single model's names and shapes), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"trial{k}/{name}": v for k, p in enumerate(result["_params"]) for name, v in p.items()}
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    result["params_file"] = str(path)
+    return path
+
+
 def write_json(result, path):
     """Write ``result`` (without private keys) as indented JSON, creating parent folders."""
     path = Path(path)
@@ -330,6 +344,9 @@ def build_parser():
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.add_argument("--show", metavar="JSON", default=None,
                    help="print the table of a result file (e.g. results/exp4_adding.json) and exit")
+    p.add_argument("--table", metavar="DIR", default=None,
+                   help="print one markdown table of the 1997 results in DIR (e.g. results), "
+                        "paper-method rows first, with intervals and verdicts, and exit")
     p.add_argument("--trials", type=int, default=None, help="number of trials (default: per experiment)")
     p.add_argument("--seed", type=int, default=0, help="seed of trial 0; trial k uses SEED+k (default 0)")
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "strict"],
@@ -344,6 +361,8 @@ def build_parser():
     p.add_argument("--time-limit", type=float, default=None,
                    help="stop training a batch of trials after this many seconds")
     g = p.add_mutually_exclusive_group()
+    p.add_argument("--save-params", metavar="NPZ", default=None,
+                   help="also write every trial's final weights to NPZ (keys 'trial{k}/{name}')")
     g.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show progress on stderr: sequences per trial, rate and ETA (a tqdm bar, "
                         "or lines without tqdm); the default when stderr is a terminal")
@@ -366,6 +385,12 @@ def main(argv=None):
             print(format_table(result))
         except (OSError, ValueError, KeyError, TypeError) as e:
             parser.error(f"--show {args.show}: not a readable result file ({type(e).__name__}: {e})")
+        return 0
+    if args.table:
+        if not Path(args.table).is_dir():
+            parser.error(f"--table {args.table}: not a directory of result files")
+        from .report import load, table
+        print(table(load(args.table)))
         return 0
     if args.name is None:
         parser.error("NAME is required; choose one of " + ", ".join(EXPERIMENTS))
@@ -394,9 +419,12 @@ def main(argv=None):
         result = run_experiment(args.name, trials=args.trials, seed=args.seed,
                                 backend_name=args.backend, budget=args.budget,
                                 overrides=overrides, trials_per_batch=args.trials_per_batch,
-                                progress=progress, time_limit=args.time_limit, argv=argv)
+                                progress=progress, time_limit=args.time_limit, argv=argv,
+                                return_params=args.save_params is not None)
     except ExperimentError as e:
         parser.error(str(e))
+    if args.save_params:
+        save_params(result, args.save_params)
     path = write_json(result, out)
     print(format_table(result))
     print(f"result written to {path}")
