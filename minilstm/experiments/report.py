@@ -110,18 +110,29 @@ def _row_label(stem, r):
     return f"`{r['experiment']}`{(' ' + extra) if extra else ''} ({how})"
 
 
-def table(results: dict) -> str:
+def table(results: dict, columns: str = "all") -> str:
     """A markdown table: one row per result, the paper's numbers beside ours, and the verdict.
 
-    Columns: the run (experiment, variant, method); the paper's trials, success rate and mean
-    sequences to success; our trials and seeds, budget, solved with its 95% Wilson interval,
-    mean / median / range of sequences to success over the solved trials, test sequences wrong
-    (range over trials, where the run tests), wall time; the verdict. A time limit that stopped
-    unsolved trials before their budget is marked ``†``.
+    ``columns="all"``: the run (experiment, variant, method); the paper's trials, success rate
+    and mean sequences to success; our trials and seeds, budget, solved with its 95% Wilson
+    interval, mean / median / range of sequences to success over the solved trials, test
+    sequences wrong (range over trials, where the run tests), wall time; the verdict.
+    ``"summary"``: the run, the paper's three numbers, ours (trials, solved, interval, mean) and
+    the verdict; ``"detail"``: the run, seeds, budget, median, range, test wrong and wall time.
+    A time limit that stopped unsolved trials before their budget is marked ``†``.
     """
-    head = ("| run | paper: trials | success | mean | ours: trials (seeds) | budget | solved "
-            "(95% CI) | mean | median | range | test wrong | wall | verdict |")
-    lines = [head, "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|"]
+    if columns not in ("all", "summary", "detail"):
+        raise ValueError(f"columns must be 'all', 'summary' or 'detail', got {columns!r}")
+    names = {"run": "run", "pt": "paper: trials", "ps": "success", "pm": "mean",
+             "ot": "ours: trials", "seeds": "seeds", "budget": "budget", "solved": "solved",
+             "ci": "95% CI", "mean": "mean", "median": "median", "range": "range",
+             "test": "test wrong", "wall": "wall", "verdict": "verdict"}
+    keep = {"all": ["run", "pt", "ps", "pm", "ot", "seeds", "budget", "solved", "ci", "mean",
+                    "median", "range", "test", "wall", "verdict"],
+            "summary": ["run", "pt", "ps", "pm", "ot", "solved", "ci", "mean", "verdict"],
+            "detail": ["run", "seeds", "budget", "median", "range", "test", "wall"]}[columns]
+    lines = ["| " + " | ".join(names[c] for c in keep) + " |",
+             "|" + "|".join(":--" if c in ("run", "verdict") else "--:" for c in keep) + "|"]
     for stem, r in results.items():
         s, p, seeds = r["summary"], r["published"], r["seeds"]
         lo, hi = wilson(s["n_success"], s["n_trials"])
@@ -130,14 +141,15 @@ def table(results: dict) -> str:
         if wrong:
             n_test = r["per_trial"][0]["test_sequences"]
             test = f"{min(wrong):,}–{max(wrong):,} of {n_test:,}"
-        rng = ("–" if s["min_to_success"] is None else
-               f"{s['min_to_success']:,}–{s['max_to_success']:,}")
-        budget = f"{r['budget'] / 1000:,.0f}k" + (" †" if r.get("time_limit_hit") else "")
-        cells = [_row_label(stem, r), "n/a" if p.get("trials") is None else str(p["trials"]),
-                 _rate(p.get("success")), _count(p.get("mean")),
-                 f"{r['trials']} ({seeds[0]}–{seeds[-1]})", budget,
-                 f"{s['n_success']}/{s['n_trials']} ({lo:.0%}–{hi:.0%})",
-                 _count(s["mean_to_success"]), _count(s["median_to_success"]), rng, test,
-                 f"{r['wall_time_s'] / 60:,.0f} min", verdict(r)]
-        lines.append("| " + " | ".join(cells) + " |")
+        cell = {
+            "run": _row_label(stem, r), "pt": "n/a" if p.get("trials") is None else str(p["trials"]),
+            "ps": _rate(p.get("success")), "pm": _count(p.get("mean")), "ot": str(r["trials"]),
+            "seeds": f"{seeds[0]}–{seeds[-1]}",
+            "budget": f"{r['budget'] / 1000:,.0f}k" + (" †" if r.get("time_limit_hit") else ""),
+            "solved": f"{s['n_success']}/{s['n_trials']}", "ci": f"{lo:.0%}–{hi:.0%}",
+            "mean": _count(s["mean_to_success"]), "median": _count(s["median_to_success"]),
+            "range": ("–" if s["min_to_success"] is None else
+                      f"{s['min_to_success']:,}–{s['max_to_success']:,}"),
+            "test": test, "wall": f"{r['wall_time_s'] / 60:,.0f} min", "verdict": verdict(r)}
+        lines.append("| " + " | ".join(cell[c] for c in keep) + " |")
     return "\n".join(lines)
