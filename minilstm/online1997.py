@@ -348,6 +348,107 @@ class Stack1997:
         xp = self.xp
         return xp.isfinite(self.W).all(axis=(1, 2)) & xp.isfinite(self.V).all(axis=(1, 2))
 
+    # ---- full BPTT on the same axis (the comparison runs) -------------------------------------------
+    def bptt(self, x, target, mask):
+        r"""The full gradient (BPTT, no truncation) of :math:`E = \sum_t \tfrac12 \mu(t)\,
+        \lVert\hat y(t) - y^\ast(t)\rVert^2` for every trial, weights fixed, from the zero state.
+
+        ``x (T, K, B, I)``, ``target (T, K, B, O)``, ``mask (T, K, B, 1)``. Returns
+        ``(ΔW (K, G, M), ΔV (K, O, R), outputs ŷ (T, K, B, O))``; the online state is left as it
+        was. Backward through time, with :math:`\bar a = [\bar z; \bar i; \bar f; \bar o]`:
+
+        .. math::
+
+            \delta_c(t) &= \frac{\partial E}{\partial y(t)}\odot o\odot h'(c(t))
+                + \delta_c(t+1)\odot f(t+1), \qquad
+            \frac{\partial E}{\partial y(t)} = V_y^\top\delta_{\text{out}}(t)
+                + \Big[W_u^\top\frac{\partial E}{\partial\bar a(t+1)}\Big]_y \\
+            \frac{\partial E}{\partial \bar z} &= \delta_c \odot i \odot g'(\bar z),\quad
+            \frac{\partial E}{\partial \bar\imath} = \sigma'\odot\Big(\textstyle\sum_{\text{block}}
+                \delta_c\odot z + \Big[W_u^\top\frac{\partial E}{\partial\bar a(t+1)}\Big]_i\Big)
+            \text{ (likewise } f \text{ with } c(t-1),\ o \text{ with } h(c)\text{)} \\
+            \Delta W &= \textstyle\sum_t \frac{\partial E}{\partial\bar a(t)}\, v(t)^\top,
+
+        :math:`W_u` the columns of W that read :math:`u(t-1)` (all the cut paths of the 1997 rule
+        are kept here).
+        """
+        xp, I, H, gc = self.xp, self.I, self.H, self._gate_cols
+        T, K, N = x.shape[:3]
+        saved = (self.B, self.v, self.c, self.P, self.r, self._u_next)
+        self.B = N
+        self.reset(partials=False)
+        steps = []
+        try:
+            for t in range(T):
+                out, z, i, f, o, c_prev, hc = self._forward(x[t])
+                steps.append((self.v.copy(), self.r.copy(), out, z, i, f, o, c_prev, self.c, hc))
+        finally:
+            self.B, self.v, self.c, self.P, self.r, self._u_next = saved
+        gV = xp.zeros_like(self.V)
+        gW = xp.zeros_like(self.W)
+        Wu = self.W[:, :, I + 1:]                            # (K, G, U): the recurrent columns
+        du = None                                            # ∂E/∂u(t) from step t+1
+        dc_next = f_next = None
+        outs = xp.empty((T, K, N, self.O), self.dtype)
+        for t in range(T - 1, -1, -1):
+            v, r, out, z, i, f, o, c_prev, c, hc = steps[t]
+            outs[t] = out
+            d = (out - target[t]) * mask[t]
+            if self.logistic:
+                d *= out * (1.0 - out)                       # δ_out(t)
+            gV += xp.matmul(d.transpose(0, 2, 1), r)
+            dy = xp.matmul(d, self.V[:, :, :H])
+            if du is not None:
+                dy += du[:, :, :H]
+            da = xp.empty((K, N, self.G), self.dtype)
+            dgates = da[:, :, H:]
+            if o is not None:
+                do = self._blocks(dy * hc)
+                if du is not None and self.all_gates:
+                    do += du[:, :, H + gc["o"].start:H + gc["o"].stop]
+                dgates[..., gc["o"]] = do * o * (1.0 - o)
+                dc = dy * self._cells(o) * self._dh(hc)
+            else:
+                dc = dy * self._dh(hc)
+            if dc_next is not None:
+                dc += dc_next * f_next if f_next is not None else dc_next
+            dz = dc * i if i is not None else dc
+            da[:, :, :H] = dz * self._dg(z)
+            for unit, src in (("i", z), ("f", c_prev)):
+                if unit in gc:
+                    g = i if unit == "i" else f
+                    dg = self._blocks(dc * src)
+                    if du is not None and self.all_gates:
+                        dg += du[:, :, H + gc[unit].start:H + gc[unit].stop]
+                    gate = g[..., ::self.S]                  # the block's gate value
+                    dgates[..., gc[unit]] = dg * gate * (1.0 - gate)
+            gW += xp.matmul(da.transpose(0, 2, 1), v)      # Σ_b ∂E/∂ā(t) v(t)ᵀ
+            du = xp.matmul(da, Wu)                           # (K, N, U) ∂E/∂u(t-1)
+            dc_next, f_next = dc, f
+        return gW, gV, outs
+
+    def optimizer_params(self) -> dict:
+        """``{"W": W, "V": V}``: the arrays an optimizer of :mod:`minilstm.optim` updates in place
+        (e.g. ``Adam(stack.optimizer_params(), lr=0.01)``) for :meth:`step_optimizer`."""
+        return {"W": self.W, "V": self.V}
+
+    def step_optimizer(self, optimizer, gW, gV, clip=None):
+        r"""One step of ``optimizer`` on the gradients of every trial; stopped trials keep their
+        weights exactly (selected back, so momentum cannot move them), and the connectivity mask
+        C keeps absent weights at 0. ``clip``: each trial's gradient :math:`g_k` (its ΔW and ΔV)
+        is scaled by ``clip / ‖g_k‖`` where that norm is larger, one trial apart from another."""
+        xp = self.xp
+        gW = gW * self.C
+        if clip is not None:
+            norm = xp.sqrt((gW * gW).sum(axis=(1, 2)) + (gV * gV).sum(axis=(1, 2)))   # (K,)
+            scale = xp.minimum(1.0, clip / xp.maximum(norm, 1e-300))[:, None, None]
+            gW, gV = gW * scale, gV * scale
+        before = (self.W.copy(), self.V.copy())
+        optimizer.step({"W": gW, "V": gV})
+        keep = self.active[:, None, None]
+        self.W[...] = xp.where(keep, self.W, before[0])
+        self.V[...] = xp.where(keep, self.V, before[1])
+
     # ---- whole sequences, weights fixed (tests of success) -----------------------------------------
     def outputs(self, x):
         r"""Outputs :math:`\hat y` ``(T, K, N, O)`` of every trial for ``x (T, K, N, I)``, from the

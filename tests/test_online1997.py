@@ -210,3 +210,54 @@ def test_bad_configurations_are_named():
         Stack1997(models, lr=0.1, loss="cross_entropy")
     with pytest.raises(ValueError, match="task"):
         online.verdict_spec("reber", {})
+
+
+@pytest.mark.parametrize("name", list(NETS) + ["forget_1999"])
+def test_bptt_on_the_axis_equals_each_models_own_backward(xp, name):
+    """Stack1997.bptt against SequenceModel.backward (the layers' own BPTT) of each trial."""
+    rng = np.random.default_rng(0)
+    seeds = [1, 2, 3]
+    models, loss = (_forget_models(xp, seeds), None) if name == "forget_1999" \
+        else _models(name, xp, seeds)
+    st = Stack1997(models, lr=0.1, loss=loss)
+    T, K, N = 6, len(seeds), 2
+    x = rng.normal(size=(T, K, N, st.I))
+    y = rng.random((T, K, N, st.O))
+    m = (rng.random((T, K, N, 1)) < 0.7) * 1.0
+    gW, gV, outs = st.bptt(xp.asarray(x), xp.asarray(y), xp.asarray(m))
+    for k, model in enumerate(models):
+        a_out, cache = model.forward(xp.asarray(x[:, k]))
+        a = backend.to_numpy(a_out)
+        out = 1.0 / (1.0 + np.exp(-a)) if st.logistic else a
+        d = (out - y[:, k]) * m[:, k]
+        if st.logistic:
+            d *= out * (1.0 - out)
+        ref = {n: backend.to_numpy(g) for n, g in model.backward(xp.asarray(d), cache).items()}
+        got = st.named(gW[k], gV[k])
+        assert sorted(got) == sorted(ref)
+        for n in got:
+            np.testing.assert_allclose(got[n], ref[n], rtol=1e-9, atol=1e-12, err_msg=n)
+        np.testing.assert_allclose(backend.to_numpy(outs[:, k]), out, rtol=1e-12, atol=1e-14)
+
+
+def test_minibatch_trials_on_the_axis_equal_trials_alone_bit_for_bit(xp):
+    from minilstm.optim import Adam
+    seeds = [0, 1, 2]
+    kw = dict(batch=4, budget=40, window=4, max_wrong=4, mean_error_below=0.02, n_test=8)
+    task, kwargs = "adding", {"T": 12}
+
+    def run(ss):
+        models, loss = _models("exp4", xp, ss, scale=0.1)
+        st = Stack1997(models, lr=0.0, loss=loss)
+        res = online.minibatch_last_step(
+            st, task, kwargs, [trial_seeds(s)["data"] for s in ss],
+            [trial_seeds(s)["test"] for s in ss], optimizer=Adam(st.optimizer_params(), lr=0.05),
+            **kw)
+        return st, res
+    st, res = run(seeds)
+    assert 0 < sum(r["success"] for r in res) < len(seeds)
+    for k, s in enumerate(seeds):
+        alone, res1 = run([s])
+        assert res1[0] == res[k], k
+        for name, v in alone.trial_params(0).items():
+            assert np.array_equal(v, st.trial_params(k)[name]), (k, name)

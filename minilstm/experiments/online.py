@@ -25,6 +25,7 @@ back its weights of the previous check and stops (``diverged_at``: the check's s
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -34,7 +35,8 @@ from .. import backend
 from ..tasks import SUCCESS, TASKS
 from ..tasks.reber import encode_strings, next_symbol_targets, reber_success
 
-__all__ = ["VERDICTS", "WindowRule", "online_last_step", "online_reber", "SequenceStream"]
+__all__ = ["VERDICTS", "WindowRule", "online_last_step", "online_reber", "minibatch_last_step",
+           "SequenceStream"]
 
 
 #: task -> (tolerance, which steps are judged: "last" or "targets", judged target: "y" or
@@ -300,6 +302,26 @@ def _pad_stack(arrays, dtype):
     return out
 
 
+def _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results):
+    """``n_test`` fresh sequences per trial, judged on the host by ``tasks.SUCCESS[task]``;
+    adds ``test_wrong``, ``test_sequences`` and ``test_mse`` to each trial's dict."""
+    xp, K = stack.xp, stack.K
+    gen, ok_fn = TASKS[task], SUCCESS[task]
+    kw = dict(task_kwargs, **(test_kwargs or {}))
+    wrong_t, mse = np.zeros(K, dtype=np.int64), np.zeros(K)
+    for start in range(0, n_test, 256):
+        n = min(256, n_test - start)
+        bs = [gen(n, test_rngs[k], **kw) for k in range(K)]
+        out = backend.to_numpy(stack.outputs(xp.asarray(_pad_stack([b.x for b in bs], stack.dtype))))
+        for k, b in enumerate(bs):
+            o = out[:b.T, k]
+            wrong_t[k] += int((~ok_fn(o, b)).sum())
+            mse[k] += float(((o - b.y) ** 2 * b.mask[..., None]).sum()) / b.n_out
+    for k, r in enumerate(results):
+        r.update(test_wrong=int(wrong_t[k]), test_sequences=int(n_test),
+                 test_mse=float(mse[k] / n_test) if np.isfinite(mse[k]) else None)
+
+
 def online_last_step(stack, task, task_kwargs, rngs, test_rngs, *, budget, window, n_test,
                      max_wrong=0, mean_error_below=None, count="end", test_kwargs=None,
                      check_every_steps=10_000, progress=None, time_limit=None):
@@ -329,20 +351,98 @@ def online_last_step(stack, task, task_kwargs, rngs, test_rngs, *, budget, windo
                 r["mean_sq_error_at_success"] = float(err[k])
             if max_wrong:
                 r["wrong_in_window_at_success"] = int(wrong[k])
-    gen, ok_fn = TASKS[task], SUCCESS[task]
-    kw = dict(task_kwargs, **(test_kwargs or {}))
-    wrong_t, mse = np.zeros(K, dtype=np.int64), np.zeros(K)
-    for start in range(0, n_test, 256):
-        n = min(256, n_test - start)
-        bs = [gen(n, test_rngs[k], **kw) for k in range(K)]
-        out = backend.to_numpy(stack.outputs(xp.asarray(_pad_stack([b.x for b in bs], stack.dtype))))
-        for k, b in enumerate(bs):
-            o = out[:b.T, k]
-            wrong_t[k] += int((~ok_fn(o, b)).sum())
-            mse[k] += float(((o - b.y) ** 2 * b.mask[..., None]).sum()) / b.n_out
+    _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results)
+    return results
+
+
+def _judged(batch, judged, target):
+    """A batch's judged steps ``(T, B)`` and judged targets ``(T, B, O)`` (:data:`VERDICTS`)."""
+    if judged == "last":
+        jd = np.zeros(batch.mask.shape, bool)
+        jd[batch.lengths - 1, np.arange(batch.B)] = True
+    else:
+        jd = batch.mask.copy()
+    jy = batch.y if target == "y" else np.broadcast_to(
+        np.asarray(batch.info[target], dtype=batch.y.dtype)[None, :, None], batch.y.shape)
+    return jd, jy
+
+
+def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer, batch, budget,
+                        window, n_test, max_wrong=0, mean_error_below=None, count="end",
+                        clip=None, lr_half_life=None, test_kwargs=None, report_every=50,
+                        progress=None, time_limit=None):
+    r"""The comparison runs of Exp. 2–6: full BPTT on mini-batches (:meth:`Stack1997.bptt
+    <minilstm.online1997.Stack1997.bptt>`), a step of ``optimizer`` (built on
+    ``stack.optimizer_params()``, e.g. Adam) per mini-batch, K trials on the same axis.
+
+    Each update, every trial draws ``batch`` sequences from its own generator; their verdicts
+    (:data:`VERDICTS`) enter the trial's :class:`WindowRule` one sequence at a time, in order, so
+    that a trial solved inside a mini-batch is stopped before that mini-batch's update reaches it
+    (as the paper's rule, checked after every sequence). ``lr_half_life`` (sequences or None):
+    the step size is ``lr · 0.5^(n / lr_half_life)`` after n sequences. ``clip``: per-trial
+    gradient-norm clipping. One read of the device per update (the trials still learning and
+    whether their weights are finite); then ``n_test`` test sequences as :func:`online_last_step`.
+    """
+    if count not in ("end", "start"):
+        raise ValueError(f"count must be 'end' or 'start', got {count!r}")
+    xp, K, O = stack.xp, stack.K, stack.O
+    tol, judged, target = verdict_spec(task, task_kwargs)
+    gen = TASKS[task]
+    rule = WindowRule(xp, K, window, tol=tol, max_wrong=max_wrong,
+                      mean_error_below=mean_error_below, dtype=stack.dtype)
+    lr0, every = optimizer.lr, np.arange(K)
+    diverged_at = np.full(K, -1, dtype=np.int64)
+    t0, seen, stopped = time.perf_counter(), 0, np.zeros(K, bool)
+    for u in range(int(math.ceil(budget / batch))):
+        if lr_half_life:
+            optimizer.lr = lr0 * 0.5 ** (seen / lr_half_life)
+        bs = [gen(batch, rngs[k], **task_kwargs) for k in range(K)]
+        jds, jys = zip(*(_judged(b, judged, target) for b in bs))
+        dt = stack.dtype
+        x = xp.asarray(_pad_stack([b.x for b in bs], dt))              # (T, K, B, I)
+        y = xp.asarray(_pad_stack([b.y for b in bs], dt))
+        mu = xp.asarray(_pad_stack([b.mask[..., None].astype(dt) for b in bs], dt))
+        jy = xp.asarray(_pad_stack(list(jys), dt))
+        jd = xp.asarray(_pad_stack([d[..., None] for d in jds], bool))  # (T, K, B, 1)
+        gW, gV, out = stack.bptt(x, y, mu)
+        bad = ((xp.abs(out - jy) >= tol) & jd).any(axis=(0, 3))         # (K, B) verdicts
+        err = (((out - y) ** 2) * mu).sum(axis=(0, 3)) / O if rule.seq_err is not None else None
+        for j in range(batch):                                          # in order, per sequence
+            rule.seq_bad[...] = bad[:, j]
+            if err is not None:
+                rule.seq_err[...] = err[:, j]
+            stack.stop(rule.end_sequences(every, np.full(K, seen + j + 1), stack.active))
+        seen += batch
+        before = (stack.W.copy(), stack.V.copy())
+        stack.step_optimizer(optimizer, gW, gV, clip=clip)
+        finite = backend.to_numpy(stack.finite())                       # one read per update
+        bad_k = np.flatnonzero(~finite & ~stopped)
+        if bad_k.size:
+            stack.restore(bad_k, *before)
+            diverged_at[bad_k] = u
+        stopped = ~backend.to_numpy(stack.active)
+        if seen >= budget or stopped.all():
+            break
+        if progress is not None and (u + 1) % report_every == 0:
+            _say(progress, f"{seen} sequences/trial: "
+                           f"{int((backend.to_numpy(rule.solved_at) >= 0).sum())}/{K} solved, "
+                           f"{time.perf_counter() - t0:.0f} s", done=seen)
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            _say(progress, f"time limit {time_limit} s reached after {seen} sequences")
+            break
+    solved_at = backend.to_numpy(rule.solved_at)
+    presented = np.where(solved_at >= 0, solved_at, min(seen, budget))
+    run = {"n_seq": presented, "solved_at": solved_at, "diverged_at": diverged_at}
+    results = _results(run, count_offset=window if count == "start" else 0)
+    err = backend.to_numpy(rule.err_at_solved)
+    wrong = backend.to_numpy(rule.n_wrong_at_solved)
     for k, r in enumerate(results):
-        r.update(test_wrong=int(wrong_t[k]), test_sequences=int(n_test),
-                 test_mse=float(mse[k] / n_test) if np.isfinite(mse[k]) else None)
+        if r["success"]:
+            if mean_error_below is not None:
+                r["mean_sq_error_at_success"] = float(err[k])
+            if max_wrong:
+                r["wrong_in_window_at_success"] = int(wrong[k])
+    _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results)
     return results
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..model import SequenceModel
+from ..optim import Adam
 from ..presets import (EXPERIMENTS_1997, bias_staircase, lstm_1997, lstm_forget_1999,
                        lstm_peephole_2000, net_1997)
 from ..rnn import RNN
@@ -60,6 +61,8 @@ class Experiment:
     notes: list = field(default_factory=list)   # where we differ from the paper, and why
     rule: str = "bptt"           # "rtrl1997" (the paper's online rule), "bptt", "truncated_bptt"
     optimizer: str = "adam"      # "sgd" (the paper's) or "adam"; recorded in every result
+    engine: str = "trialbatch"   # "stack": trials on one array axis (minilstm.online1997);
+                                 # "trialbatch": block-diagonal packing (minilstm.trials)
 
 
 # ---- Exp. 1: embedded Reber, the 1997 rule -------------------------------------------------------
@@ -353,6 +356,36 @@ def _run_online(task, task_kwargs, test_kwargs=None):
     return run
 
 
+def _run_minibatch(task, task_kwargs, test_kwargs=None):
+    """The comparison of a 1997 experiment: :func:`online.minibatch_last_step`, K trials on the
+    stack's axis."""
+    def run(stack, cfg, seeds, budget, progress, time_limit):
+        r"""Mini-batch BPTT with Adam where the paper used its online rule (its learning rate is
+        in the experiment's ``method.paper``), the K trials on one array axis
+        (:meth:`~minilstm.online1997.Stack1997.bptt`).
+
+        Net, wiring, squashing functions, initialisation, gate biases, output units and squared
+        error are the paper's. Success is the paper's stopping rule (the ``window`` most recent
+        training sequences correct, at most ``max_wrong`` of them wrong where the experiment
+        allows that, and their mean squared error below the threshold where it has one),
+        checked after every sequence; the count is of training sequences presented, as in the
+        paper (with ``count = "start"``: those before the successful window). Differences: the
+        gradient is the full BPTT gradient (the paper: truncated) summed over a mini-batch, Adam
+        instead of plain gradient descent; within a mini-batch the weights are fixed.
+        """
+        kwargs = (task_kwargs(cfg) if callable(task_kwargs)
+                  else {k: cfg[k] for k in task_kwargs})
+        return online.minibatch_last_step(
+            stack, task, kwargs, [s["data"] for s in seeds], [s["test"] for s in seeds],
+            optimizer=Adam(stack.optimizer_params(), lr=cfg["lr"]), batch=cfg["batch"],
+            budget=budget, window=cfg["window"], n_test=cfg["n_test"],
+            max_wrong=cfg.get("max_wrong", 0), mean_error_below=cfg["mean_error_below"],
+            count=cfg.get("count", "end"), clip=cfg["clip"], lr_half_life=cfg["lr_half_life"],
+            test_kwargs={k: cfg[v] for k, v in (test_kwargs or {}).items()},
+            progress=progress, time_limit=time_limit)
+    return run
+
+
 def _pair_1997(name, title, summary, *, build, net, task, task_kwargs, shared, paper, bptt,
                budget, bptt_budget, trials, bptt_trials=10, notes=(), paper_notes=(),
                bptt_notes=(), test_kwargs=None, loss="sigmoid_mse"):
@@ -365,15 +398,15 @@ def _pair_1997(name, title, summary, *, build, net, task, task_kwargs, shared, p
         defaults={**_ONLINE_DEFAULTS, **shared, **paper}, trials=trials, budget=budget,
         unit="sequences", ours=_online_words, net=net, build=build, loss=loss,
         train=_run_online(task, task_kwargs, test_kwargs), check=_last_step_check, task=task,
-        notes=list(notes) + list(paper_notes), rule="rtrl1997", optimizer="sgd")
+        notes=list(notes) + list(paper_notes), rule="rtrl1997", optimizer="sgd", engine="stack")
     comparison = Experiment(
         name=f"{name}_bptt", title=f"{title}, trained by BPTT + Adam (a comparison)",
         summary=summary + "; BPTT + Adam (comparison)",
         defaults={**_BPTT_DEFAULTS, **shared, **bptt}, trials=bptt_trials, budget=bptt_budget,
         unit="sequences", ours=_bptt_words, net=net, build=build, loss=loss,
-        train=_run_last_step(task, task_kwargs, test_kwargs), check=_last_step_check, task=task,
+        train=_run_minibatch(task, task_kwargs, test_kwargs), check=_last_step_check, task=task,
         notes=["mini-batch BPTT + Adam instead of the paper's online truncated rule"]
-        + list(notes) + list(bptt_notes), rule="bptt", optimizer="adam")
+        + list(notes) + list(bptt_notes), rule="bptt", optimizer="adam", engine="stack")
     return {name: main, comparison.name: comparison}
 
 
@@ -560,7 +593,7 @@ EXPERIMENTS = {
                         + ("" if c["target"] == "legal" else
                            "; targets: the actual next symbol (one-hot), not the paper's")),
         net=_exp1_net, build=_build_exp1, loss="logistic_mse", train=_run_exp1,
-        task="embedded_reber", rule="rtrl1997", optimizer="sgd",
+        task="embedded_reber", rule="rtrl1997", optimizer="sgd", engine="stack",
         check=lambda c: (f"every {c['check_every_steps']:,} time steps (about "
                          f"{c['check_every_steps'] / 11:.0f} strings): every symbol of all {c['n_train']} "
                          f"training and {c['n_test']} test strings predicted "

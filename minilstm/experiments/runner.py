@@ -112,7 +112,7 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         streams = [trial_seeds(s) for s in g_seeds]
         t0 = time.perf_counter()
         models = [exp.build(cfg, s) for s in streams]
-        tb = (Stack1997(models, lr=cfg["lr"], loss=exp.loss) if exp.rule == "rtrl1997"
+        tb = (Stack1997(models, lr=cfg["lr"], loss=exp.loss) if exp.engine == "stack"
               else TrialBatch(models, loss=exp.loss))
         label = f"trials {g0}..{g0 + len(g_seeds) - 1}"
         shown = (Progress(budget, f"{name} {label}", exp.unit) if progress is True
@@ -142,7 +142,7 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         "command": "python -m minilstm.experiments " + " ".join(shlex.quote(a) for a in (argv or [name])),
         "net": exp.net(cfg),
         "weights_per_trial": n_weights,
-        "config": {**cfg, "rule": exp.rule, "optimizer": exp.optimizer},
+        "config": {**cfg, "rule": exp.rule, "optimizer": exp.optimizer, "engine": exp.engine},
         "method": {"ours": exp.ours(cfg), "paper": pub["method"]},
         "criterion": exp.check(cfg),
         "differences_from_paper": list(exp.notes),
