@@ -249,33 +249,16 @@ def test_timing_test_of_an_overflowing_trial_counts_its_streams_wrong_and_spares
     assert all(np.array_equal(tb.trial_params(0)[k], p[k]) for k in p)      # weights restored
 
 
-def test_the_stopping_rule_allows_max_wrong_and_counts_from_the_window_start(monkeypatch):
-    """``max_wrong`` of the ``window`` most recent sequences may be wrong; ``count='start'``
-    reports the sequences before the window."""
+def test_the_bptt_loops_stopping_rule_counts_the_sequences_of_the_first_correct_window(monkeypatch):
+    """The TrialBatch loop (loops.bptt_last_step: Elman, timing): success at the end of the first
+    window of ``window`` correct sequences, judged after every sequence."""
     from minilstm.experiments import loops
     verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
     monkeypatch.setitem(loops.SUCCESS, "adding",
                         lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
-    base = dict(trials=1, budget=40, overrides={"n_test": 1, "T": 20, "batch": 2, "window": 4,
-                                                "mean_error_below": None})
-    r = run_experiment("exp4_adding_bptt", **base)["per_trial"][0]
+    r = run_experiment("elman_adding", trials=1, budget=40, overrides={
+        "n_test": 1, "T": 20, "batch": 2, "window": 4, "mean_error_below": None})["per_trial"][0]
     assert r["sequences_to_success"] == 12            # sequences 9..12: the first 4 correct
-    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
-    base["overrides"]["max_wrong"] = 1
-    with pytest.raises(Exception, match="no setting 'max_wrong'"):
-        run_experiment("exp4_adding_bptt", **base)
-    monkeypatch.setitem(loops.SUCCESS, "multiplication",
-                        lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
-    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
-    r = run_experiment("exp5_multiplication_bptt", trials=1, budget=40, overrides={
-        "n_test": 1, "T": 20, "batch": 2, "window": 4, "max_wrong": 1})["per_trial"][0]
-    assert r["sequences_to_success"] == 10 and r["wrong_in_window_at_success"] == 1   # 7..10
-    monkeypatch.setitem(loops.SUCCESS, "long_lag_2c",
-                        lambda out, b: np.array([next(verdicts) for _ in range(b.B)]))
-    verdicts = iter([False] * 6 + [True, False, True, True] + [True] * 100)
-    r = run_experiment("exp2c_very_long_lag_bptt", trials=1, budget=40, overrides={
-        "n_test": 1, "qp": [3, 3], "batch": 2, "window": 4})["per_trial"][0]
-    assert r["sequences_to_success"] == 12 - 4         # count = 'start': before 9..12
 
 
 @pytest.mark.parametrize("name,overrides,budget", [
@@ -418,6 +401,7 @@ def test_exp1_nets_rows_and_the_papers_three_data_sets():
 def test_the_online_window_rule_allows_max_wrong_and_counts_from_the_window_start():
     """The device rule of the paper-method rows: solved at the end of the first sequence whose
     window holds at most max_wrong wrong; count = 'start' subtracts the window."""
+    from minilstm.experiments import online
     from minilstm.experiments.online import WindowRule
     verdicts = [False] * 6 + [True, False, True, True] + [True] * 10
     for max_wrong, expected in ((0, 12), (1, 10)):
@@ -426,3 +410,5 @@ def test_the_online_window_rule_allows_max_wrong_and_counts_from_the_window_star
             rule.seq_bad[0] = not ok
             rule.end_sequences(np.array([0]), np.array([n]), np.ones(1, bool))
         assert int(rule.solved_at[0]) == expected
+        run = {"n_seq": np.array([20]), "solved_at": rule.solved_at, "diverged_at": np.array([-1])}
+        assert online._results(run, count_offset=4)[0]["sequences_to_success"] == expected - 4
