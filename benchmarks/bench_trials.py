@@ -10,7 +10,9 @@ Measures, on one BLAS thread (set before NumPy is imported):
    whole process), with ``--reference DIR`` also in the checkout DIR (e.g. the commit before the
    trial axis: ``git worktree add /tmp/ref f7c3dc7``), side by side in this run;
 3. memory: bytes held by the stack per trial, after 10 and after 1,000 steps;
-4. array operations per step and device-to-host transfers per step, counted on the strict
+4. one update of mini-batch BPTT + Adam (16 sequences of T = 100 per trial, Exp. 4's net) on the
+   trial axis and, side by side, with the block-diagonal packing of minilstm.trials (K ≤ 40);
+5. array operations per step and device-to-host transfers per step, counted on the strict
    stand-in for CuPy (every call it forwards to NumPy, and every write into an array, counts as
    one operation: on a GPU each is a kernel launch).
 
@@ -123,6 +125,45 @@ class _Counter:
             setattr(strict.StrictArray, n, f)
 
 
+def bptt_update_ms(K, engine, batch=16, T=100, repeats=3):
+    """ms per update of mini-batch BPTT + Adam on Exp. 4's net (93 weights), K trials: on the
+    trial axis (``"stack"``) or packed block-diagonally (``"trialbatch"``, minilstm.trials)."""
+    from minilstm.optim import Adam
+    from minilstm.tasks import TASKS
+    from minilstm.trials import TrialBatch
+    exp = EXPERIMENTS["exp4_adding_bptt"]
+    cfg = resolve_config(exp)
+    models = [exp.build(cfg, trial_seeds(s)) for s in range(K)]
+    bs = [TASKS["adding"](batch, np.random.default_rng(k), T=T) for k in range(K)]
+    Tm = max(b.T for b in bs)
+    if engine == "stack":
+        st = Stack1997(models, lr=0.0, loss=exp.loss)
+        opt = Adam(st.optimizer_params(), lr=0.01)
+        pad = lambda arrs: np.stack([np.pad(a, ((0, Tm - a.shape[0]), (0, 0), (0, 0)))  # noqa: E731
+                                     for a in arrs], axis=1)
+        x, y = pad([b.x for b in bs]), pad([b.y for b in bs])
+        m = pad([b.mask[..., None].astype(float) for b in bs])
+
+        def update():
+            gW, gV, _ = st.bptt(x, y, m)
+            st.step_optimizer(opt, gW, gV)
+    else:
+        tb = TrialBatch(models, loss=exp.loss)
+        opt = Adam(tb.params, lr=0.01)
+        x, y, m = tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
+
+        def update():
+            _, _, cache, da = tb.loss(x, y, m)
+            tb.step(opt, tb.backward(da, cache))
+    update()
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        update()
+        runs.append(time.perf_counter() - t0)
+    return float(np.median(runs)) * 1e3
+
+
 def operations_per_step(name, K=10, steps=20):
     xp = backend.get_backend("strict")
     st = _stack(name, K, "strict")
@@ -174,6 +215,9 @@ def main(argv=None):
         res["memory_bytes_per_trial"][label] = {K: memory_per_trial(name, K) for K in (1, 10, 100)}
         res["ops_per_step"][label] = dict(zip(("operations", "host_transfers"),
                                               operations_per_step(name)))
+    res["bptt_update_ms"] = {engine: {K: bptt_update_ms(K, engine) for K in Ks if K <= 40 or
+                                      engine == "stack"}
+                             for engine in ("stack", "trialbatch")}
     trees = {"this checkout": ROOT}
     if args.reference:
         trees["reference " + args.reference] = Path(args.reference).resolve()
@@ -196,6 +240,12 @@ def main(argv=None):
            "| net | operations | device-to-host transfers |", "|---|---|---|"]
     for label, row in res["ops_per_step"].items():
         md.append(f"| {label} | {row['operations']:.1f} | {row['host_transfers']:.1f} |")
+    md += ["", "## Mini-batch BPTT + Adam, one update of 16 sequences (T = 100) per trial, Exp. 4's "
+               "net: ms per update (ms per trial)", "",
+           "| engine | " + " | ".join(f"K = {K}" for K in Ks) + " |", "|---|" + "---|" * len(Ks)]
+    for engine, row in res["bptt_update_ms"].items():
+        md.append(f"| {engine} | " + " | ".join(
+            f"{row[K]:.0f} ({row[K] / K:.1f})" if K in row else "–" for K in Ks) + " |")
     md += ["", "## `python -m minilstm.experiments exp1_reber --trials K --budget 3000 "
                "--set check_every_steps=1000000 --quiet` (s, whole process)", "",
            "| checkout | K = 5 | K = 40 | ratio K = 40 / K = 5 |", "|---|---|---|---|"]
