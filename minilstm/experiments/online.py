@@ -34,6 +34,7 @@ import numpy as np
 from .. import backend
 from ..tasks import SUCCESS, TASKS
 from ..tasks.reber import encode_strings, next_symbol_targets, reber_success
+from .loops import _say
 
 __all__ = ["VERDICTS", "WindowRule", "online_last_step", "online_reber", "minibatch_last_step",
            "SequenceStream"]
@@ -153,15 +154,6 @@ class WindowRule:
         self.n_wrong_at_solved[kf] = xp.where(ok, n_wrong, self.n_wrong_at_solved[kf])
         solved[kf] = ok
         return solved
-
-
-def _say(progress, msg, done=None):
-    if progress is None:
-        return
-    if done is not None and hasattr(progress, "update_to"):
-        progress.update_to(done, msg)
-    else:
-        progress(msg)
 
 
 def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, progress=None,
@@ -293,6 +285,22 @@ def _results(run, count_offset=0):
     return out
 
 
+def _rule_results(run, rule, count):
+    """Per-trial dicts of a run stopped by a :class:`WindowRule`: counts (``count="start"``:
+    before the successful window), and at success the window's mean squared error (where the
+    rule bounds it) and its wrong sequences (where it allows some)."""
+    results = _results(run, count_offset=rule.window if count == "start" else 0)
+    err = backend.to_numpy(rule.err_at_solved)
+    wrong = backend.to_numpy(rule.n_wrong_at_solved)
+    for k, r in enumerate(results):
+        if r["success"]:
+            if rule.bound is not None:
+                r["mean_sq_error_at_success"] = float(err[k])
+            if rule.max_wrong:
+                r["wrong_in_window_at_success"] = int(wrong[k])
+    return results
+
+
 def _pad_stack(arrays, dtype):
     """K host arrays ``(T_k, N, n)`` -> one ``(T, K, N, n)`` array, zero-padded in time."""
     T = max(a.shape[0] for a in arrays)
@@ -342,15 +350,7 @@ def online_last_step(stack, task, task_kwargs, rngs, test_rngs, *, budget, windo
                       mean_error_below=mean_error_below, dtype=stack.dtype)
     run = _run(stack, streams, budget=budget, check_every_steps=check_every_steps, rule=rule,
                progress=progress, time_limit=time_limit)
-    results = _results(run, count_offset=window if count == "start" else 0)
-    err = backend.to_numpy(rule.err_at_solved)
-    wrong = backend.to_numpy(rule.n_wrong_at_solved)
-    for k, r in enumerate(results):
-        if r["success"]:
-            if mean_error_below is not None:
-                r["mean_sq_error_at_success"] = float(err[k])
-            if max_wrong:
-                r["wrong_in_window_at_success"] = int(wrong[k])
+    results = _rule_results(run, rule, count)
     _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results)
     return results
 
@@ -433,15 +433,7 @@ def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer,
     solved_at = backend.to_numpy(rule.solved_at)
     presented = np.where(solved_at >= 0, solved_at, min(seen, budget))
     run = {"n_seq": presented, "solved_at": solved_at, "diverged_at": diverged_at}
-    results = _results(run, count_offset=window if count == "start" else 0)
-    err = backend.to_numpy(rule.err_at_solved)
-    wrong = backend.to_numpy(rule.n_wrong_at_solved)
-    for k, r in enumerate(results):
-        if r["success"]:
-            if mean_error_below is not None:
-                r["mean_sq_error_at_success"] = float(err[k])
-            if max_wrong:
-                r["wrong_in_window_at_success"] = int(wrong[k])
+    results = _rule_results(run, rule, count)
     _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results)
     return results
 
