@@ -263,6 +263,7 @@ def test_the_bptt_loops_stopping_rule_counts_the_sequences_of_the_first_correct_
 
 @pytest.mark.parametrize("name,overrides,budget", [
     ("exp1_reber", {"n_train": 6, "n_test": 6, "check_every_steps": 25}, 15),
+    ("exp1_reber_bptt", {"n_train": 6, "n_test": 6, "check_every": 4, "batch": 2}, 12),
     ("exp4_adding", {"n_test": 8, "T": 20, "check_every_steps": 100}, 24),
     ("exp2a_long_lag", {"n_test": 2, "p": 12}, 8),                  # the direct input-output net
     # Adam's per-weight moments of packed trials must not mix (off-block gradients are 0)

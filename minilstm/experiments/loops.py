@@ -1,9 +1,10 @@
 r"""The BPTT training loops of the experiments, each for K trials packed in one :class:`TrialBatch`.
 
-The paper-method rows of the 1997 experiments (its online truncated rule) are trained by
-:mod:`minilstm.experiments.online`; the loops here train the comparisons and the later papers:
+The 1997 experiments, trained by the paper's rule and by BPTT (their comparisons), run on the
+trial axis of :mod:`minilstm.experiments.online`; the loops here train the nets that
+:class:`~minilstm.online1997.Stack1997` does not hold (the Elman baseline; the peephole and
+timing nets and the continual streams of the later papers):
 
-* :func:`bptt_reber_strings` — Exp. 1's net and strings by BPTT with Adam (the comparison);
 * :func:`bptt_last_step` — tasks with masked targets, one at the end (adding, multiplication,
   temporal order, two-sequence, Exp. 2c) or at chosen steps (Exp. 2a/2b, the timing tasks):
   mini-batch BPTT with Adam, success judged on the training sequences themselves as the paper's
@@ -34,9 +35,9 @@ from .. import backend
 from ..optim import Adam
 from ..tasks import SUCCESS, TASKS
 from ..trials import select
-from ..tasks.reber import EMBEDDED_REBER, SYMBOLS, encode_strings, reber_success
+from ..tasks.reber import EMBEDDED_REBER, SYMBOLS
 
-__all__ = ["bptt_reber_strings", "bptt_last_step", "bptt_continual_reber", "ReberStreams"]
+__all__ = ["bptt_last_step", "bptt_continual_reber", "ReberStreams"]
 
 
 def _say(progress, msg, done=None):
@@ -53,63 +54,6 @@ def _say(progress, msg, done=None):
 def _divergence(tb, k) -> dict:
     """Trial k's divergence record: ``{"diverged": bool, "diverged_at": update or None}``."""
     return {"diverged": bool(tb.diverged[k]), "diverged_at": tb.diverged_at[k]}
-
-
-# ---- Exp. 1 by BPTT (the comparison of the 1997 rule) -------------------------------------------
-def bptt_reber_strings(tb, data, *, batch, lr, budget, check_every, progress=None,
-                       time_limit=None):
-    r"""Exp. 1's net and data trained by BPTT with Adam, ``batch`` strings per update.
-
-    The same trials, strings, success test and counting as
-    :func:`minilstm.experiments.online.online_reber`, but the
-    gradient is the full BPTT gradient of ``batch`` strings (drawn with replacement from the
-    trial's 256) and the update is Adam's; success is checked every ``check_every`` strings (so
-    a count is a multiple of it, or the budget).
-    """
-    xp, K = tb.xp, tb.K
-    opt = Adam(tb.params, lr=lr)
-    train = [encode_strings(d["train"], embedded=True) for d in data]
-    test = [encode_strings(d["test"], embedded=True) for d in data]
-    xtr, xte = tb.pack([b.x for b in train]), tb.pack([b.x for b in test])
-
-    def evaluate():
-        ok = np.ones(K, dtype=bool)
-        for x, batches in ((xtr, train), (xte, test)):
-            a, _ = tb.model.forward(x)
-            for k, out in enumerate(tb.split(a, [b.T for b in batches])):
-                ok[k] &= bool(reber_success(out, batches[k]).all())
-        return ok
-
-    results = [dict(success=False, sequences_to_success=None) for _ in range(K)]
-    t0, presented = time.perf_counter(), 0
-    updates = int(math.ceil(budget / batch))
-    for u in range(updates):
-        if not tb.active.any():
-            break
-        xs, ys, ms = [], [], []
-        for k in range(K):
-            idx = data[k]["rng"].integers(train[k].B, size=batch)
-            T = int(train[k].lengths[idx].max())
-            xs.append(train[k].x[:T, idx]), ys.append(train[k].y[:T, idx])
-            ms.append(train[k].mask[:T, idx])
-        losses, _, cache, da = tb.loss(tb.pack(xs), tb.pack(ys), tb.pack(ms))
-        tb.step(opt, tb.backward(da, cache))
-        presented = min((u + 1) * batch, budget)
-        if presented % check_every < batch or u == updates - 1:
-            ok = evaluate()
-            for k in np.flatnonzero(ok & tb.active):
-                results[k].update(success=True, sequences_to_success=presented)
-                tb.freeze(k)
-            _say(progress, f"{presented} strings/trial: {int((~tb.active).sum())}/{K} solved, "
-                           f"{time.perf_counter() - t0:.0f} s", done=presented)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            _say(progress, f"time limit {time_limit} s reached after {presented} strings")
-            break
-    for k in range(K):
-        r = results[k]
-        r["sequences_presented"] = r["sequences_to_success"] if r["success"] else presented
-        r.update(_divergence(tb, k))
-    return results
 
 
 # ---- Exp. 4 / 6a and the Elman baseline: mini-batch BPTT, error at the last step ----------------------

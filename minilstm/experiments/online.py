@@ -37,7 +37,7 @@ from ..tasks.reber import encode_strings, next_symbol_targets, reber_success
 from .loops import _say
 
 __all__ = ["VERDICTS", "WindowRule", "online_last_step", "online_reber", "minibatch_last_step",
-           "SequenceStream"]
+           "minibatch_reber", "SequenceStream"]
 
 
 #: task -> (tolerance, which steps are judged: "last" or "targets", judged target: "y" or
@@ -438,6 +438,64 @@ def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer,
     return results
 
 
+def _reber_check(stack, train, test):
+    """Exp. 1's test: a function ``check(...) -> host bool (K,)``, True for the trials that
+    predict every symbol of all their training and test strings (:func:`reber_success`)."""
+    xp, K = stack.xp, stack.K
+    xs = {name: xp.asarray(_pad_stack([b.x for b in bs], stack.dtype))
+          for name, bs in (("train", train), ("test", test))}
+
+    def check(*_):
+        ok = np.ones(K, dtype=bool)
+        for name, bs in (("train", train), ("test", test)):
+            out = backend.to_numpy(stack.outputs(xs[name]))
+            for k, b in enumerate(bs):
+                ok[k] &= bool(reber_success(out[:b.T, k], b).all())
+        return ok
+    return check
+
+
+def minibatch_reber(stack, data, *, optimizer, batch, budget, check_every, progress=None,
+                    time_limit=None):
+    r"""Exp. 1's net and strings trained by full BPTT, a step of ``optimizer`` (built on
+    ``stack.optimizer_params()``) per ``batch`` strings drawn with replacement from each trial's
+    256, K trials on the stack's axis: the comparison of :func:`online_reber`. Every
+    ``check_every`` strings each trial is tested on all its training and test strings; a trial
+    that passes is solved (its count: the strings presented so far) and stops.
+    """
+    xp, K = stack.xp, stack.K
+    train = [encode_strings(d["train"], embedded=True) for d in data]
+    test = [encode_strings(d["test"], embedded=True) for d in data]
+    check = _reber_check(stack, train, test)
+    solved_at = np.full(K, -1, dtype=np.int64)
+    t0, presented = time.perf_counter(), 0
+    updates = int(math.ceil(budget / batch))
+    for u in range(updates):
+        xs, ys, ms = [], [], []
+        for k in range(K):
+            idx = data[k]["rng"].integers(train[k].B, size=batch)
+            T = int(train[k].lengths[idx].max())
+            xs.append(train[k].x[:T, idx]), ys.append(train[k].y[:T, idx])
+            ms.append(train[k].mask[:T, idx][..., None].astype(stack.dtype))
+        pad = [xp.asarray(_pad_stack(a, stack.dtype)) for a in (xs, ys, ms)]
+        gW, gV, _ = stack.bptt(*pad)
+        stack.step_optimizer(optimizer, gW, gV)
+        presented = min((u + 1) * batch, budget)
+        if presented % check_every < batch or u == updates - 1:
+            newly = np.flatnonzero(check() & (solved_at < 0))
+            solved_at[newly] = presented
+            stack.stop(newly)
+            _say(progress, f"{presented} strings/trial: {int((solved_at >= 0).sum())}/{K} "
+                           f"solved, {time.perf_counter() - t0:.0f} s", done=presented)
+            if (solved_at >= 0).all():
+                break
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            _say(progress, f"time limit {time_limit} s reached after {presented} strings")
+            break
+    return _results({"n_seq": np.where(solved_at >= 0, solved_at, presented),
+                     "solved_at": solved_at, "diverged_at": np.full(K, -1)})
+
+
 def online_reber(stack, data, *, budget, check_every_steps, target="legal", progress=None,
                  time_limit=None):
     r"""Exp. 1 as in 1997: each trial presents strings drawn at random (with replacement) from
@@ -467,16 +525,7 @@ def online_reber(stack, data, *, budget, check_every_steps, target="legal", prog
                             np.zeros(L, bool), ys[:L, j])
         return draw
 
-    xs = {name: xp.asarray(_pad_stack([b.x for b in bs], stack.dtype))
-          for name, bs in (("train", train), ("test", test))}
-
-    def check(n_seq):
-        ok = np.ones(K, dtype=bool)
-        for name, bs in (("train", train), ("test", test)):
-            out = backend.to_numpy(stack.outputs(xs[name]))
-            for k, b in enumerate(bs):
-                ok[k] &= bool(reber_success(out[:b.T, k], b).all())
-        return ok
+    check = _reber_check(stack, train, test)
 
     run = _run(stack, [stream(k) for k in range(K)], budget=budget,
                check_every_steps=check_every_steps, check=check, progress=progress,

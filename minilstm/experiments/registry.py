@@ -120,7 +120,7 @@ def _run_exp1(stack, cfg, seeds, budget, progress, time_limit):
                                progress=progress, time_limit=time_limit)
 
 
-def _run_exp1_bptt(tb, cfg, seeds, budget, progress, time_limit):
+def _run_exp1_bptt(stack, cfg, seeds, budget, progress, time_limit):
     r"""Exp. 1's net, data and success test, trained by BPTT with Adam instead of the 1997 rule.
 
     Same net (276 weights, output-gate biases −1, −2, −3, U[−0.2, 0.2]), same 256/256 strings
@@ -129,9 +129,11 @@ def _run_exp1_bptt(tb, cfg, seeds, budget, progress, time_limit):
     size ``lr`` instead of per-step gradient descent; success checked every ``check_every``
     strings. This run separates the net from the rule: see ``results/README.md``.
     """
-    return loops.bptt_reber_strings(tb, _exp1_data(cfg, seeds), batch=cfg["batch"], lr=cfg["lr"], budget=budget,
-                                    check_every=cfg["check_every"], progress=progress,
-                                    time_limit=time_limit)
+    return online.minibatch_reber(stack, _exp1_data(cfg, seeds),
+                                  optimizer=Adam(stack.optimizer_params(), lr=cfg["lr"]),
+                                  batch=cfg["batch"], budget=budget,
+                                  check_every=cfg["check_every"], progress=progress,
+                                  time_limit=time_limit)
 
 
 # ---- Exp. 4 (adding), Exp. 6a (temporal order), the Elman baseline ---------------------------------
@@ -613,7 +615,7 @@ EXPERIMENTS = {
         ours=lambda c: (f"BPTT mini-batch ({c['batch']} string(s)/update), Adam lr {c['lr']}, "
                         "full gradient"),
         net=_exp1_net, build=_build_exp1, loss="sigmoid_mse", train=_run_exp1_bptt,
-        task="embedded_reber",
+        task="embedded_reber", engine="stack",
         check=lambda c: (f"every {c['check_every']} strings: every symbol of all {c['n_train']} "
                          f"training and {c['n_test']} test strings predicted "
                          "(tasks.reber.reber_success)"),
