@@ -203,7 +203,7 @@ class Stack1997:
         xp = self.xp
         rate = xp.where(self.active, xp.asarray(self.lr.astype(self.dtype)), 0.0)   # (K,)
         self._rate_W = rate[:, None, None] * self.C                                 # α_k C
-        self._rate_V = rate[:, None, None] + xp.zeros((1, self.O, self.R), self.dtype)
+        self._rate_V = rate[:, None, None]                                          # α_k
 
     def stop(self, which):
         """Stop trials (host indices, or a device bool ``(K,)``): their rate becomes 0 at once."""

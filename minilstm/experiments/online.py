@@ -88,17 +88,11 @@ class SequenceStream:
     def __call__(self) -> Sequence:
         if not self._queue:
             b = self.gen(self.per_draw, self.rng, **self.kwargs)
-            jy_all = b.y if self.target == "y" else np.broadcast_to(
-                np.asarray(b.info[self.target], dtype=b.y.dtype)[None, :, None], b.y.shape)
+            jd, jy = _judged(b, self.judged, self.target)
             for j in range(b.B):
                 L = int(b.lengths[j])
-                mu = b.mask[:L, j].astype(float)
-                judge = np.zeros(L, bool)
-                if self.judged == "last":
-                    judge[L - 1] = True
-                else:
-                    judge[:] = b.mask[:L, j]
-                self._queue.append(Sequence(b.x[:L, j], b.y[:L, j], mu, judge, jy_all[:L, j]))
+                self._queue.append(Sequence(b.x[:L, j], b.y[:L, j], b.mask[:L, j].astype(float),
+                                            jd[:L, j], jy[:L, j]))
             self._queue.reverse()
         return self._queue.pop()
 

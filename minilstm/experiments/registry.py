@@ -148,7 +148,8 @@ def _build_1997(key):
         core, n_out, out_bias = net_1997(key, seed=s["core"], init_scale=cfg["init_scale"],
                                          gate_bias_init=_gate_biases(cfg),
                                          backend=cfg["backend"])
-        return SequenceModel(core, n_out, loss="mse", readout_bias=out_bias,
+        # the paper's output units: logistic, squared error (the experiments' loss too)
+        return SequenceModel(core, n_out, loss="logistic_mse", readout_bias=out_bias,
                              init_scale=cfg["init_scale"], seed=s["readout"])
     return build
 
