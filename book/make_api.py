@@ -46,6 +46,7 @@ MODULES = [
     ("minilstm.model", "a recurrent layer with a readout and a loss"),
     ("minilstm.losses", "losses"),
     ("minilstm.optim", "optimisers and gradient clipping"),
+    ("minilstm.guard", "the divergence guard, read every N updates"),
     ("minilstm.train", "the fit loop"),
     ("minilstm.gradcheck", "gradient checking"),
     ("minilstm.analysis", "error flow and Jacobians"),

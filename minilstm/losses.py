@@ -1,5 +1,9 @@
 r"""Losses: each returns ``(loss, dinput)``, the loss as a Python float and its gradient.
 
+With ``as_array=True`` the loss is a 0-d float64 array on the input's backend instead, the same
+number computed by the same operations in the same order, but not copied to the host (so a GPU
+does not wait for it): the training loops use it, and read the losses every N updates.
+
 Shapes. The input is a sequence batch ``(T, B, K)`` (time-major) or one step ``(B, K)``; ``mask``
 has the leading shape, ``(T, B)`` or ``(B,)``, dtype bool, ``True`` where a step is scored
 (``None`` scores every step). The gradient has the shape, dtype and backend of the input and is
@@ -38,12 +42,12 @@ from __future__ import annotations
 from .backend import get_array_module
 from .functional import sigmoid
 from .layers import log_softmax
-from .validate import check_array, check_same_backend
+from .validate import check_array, check_same_backend, values_deferred
 
-__all__ = ["mse", "cross_entropy", "logistic", "logistic_mse"]
+__all__ = ["mse", "cross_entropy", "logistic", "logistic_mse", "check_target"]
 
 
-def mse(y, target, mask=None):
+def mse(y, target, mask=None, *, as_array=False):
     r"""Squared error :math:`L = \frac{1}{B}\sum_{t,b\in\text{mask}}\sum_k \tfrac12 (y_{tbk}-\hat y_{tbk})^2`.
 
     ``y`` and ``target``: ``(T, B, K)`` or ``(B, K)``, float; ``mask``: ``(T, B)``/``(B,)`` bool or None.
@@ -56,12 +60,12 @@ def mse(y, target, mask=None):
     if m is not None:
         err *= m
     B = y.shape[-2]
-    loss = 0.5 * float(xp.sum(err * err)) / B
+    loss = _total(0.5, xp.sum(err * err), B, as_array)
     err /= B
     return loss, err
 
 
-def cross_entropy(logits, target, mask=None):
+def cross_entropy(logits, target, mask=None, *, as_array=False):
     r"""Softmax cross-entropy :math:`L = -\frac{1}{B}\sum_{t,b\in\text{mask}}\sum_k \hat y_{tbk}\log p_{tbk}`.
 
     :math:`p = \mathrm{softmax}(a)` over the last axis, computed stably (log-sum-exp with the
@@ -86,12 +90,12 @@ def cross_entropy(logits, target, mask=None):
         nll *= m
         dlogits *= m
     B = logits.shape[-2]
-    loss = -float(xp.sum(nll)) / B
+    loss = _total(-1.0, xp.sum(nll), B, as_array)
     dlogits /= B
     return loss, dlogits
 
 
-def logistic(logits, target, mask=None):
+def logistic(logits, target, mask=None, *, as_array=False):
     r"""Per-output logistic units and binary cross-entropy, for multi-hot targets.
 
     .. math::
@@ -115,12 +119,12 @@ def logistic(logits, target, mask=None):
         per *= m
         dlogits *= m
     B = logits.shape[-2]
-    loss = float(xp.sum(per)) / B
+    loss = _total(1.0, xp.sum(per), B, as_array)
     dlogits /= B
     return loss, dlogits
 
 
-def logistic_mse(logits, target, mask=None):
+def logistic_mse(logits, target, mask=None, *, as_array=False):
     r"""Per-output logistic units with squared error, the 1997 paper's output layer and error.
 
     .. math::
@@ -144,10 +148,35 @@ def logistic_mse(logits, target, mask=None):
     if m is not None:
         err *= m
     B = logits.shape[-2]
-    loss = 0.5 * float(xp.sum(err * err)) / B
+    loss = _total(0.5, xp.sum(err * err), B, as_array)
     err *= o * (1.0 - o)
     err /= B
     return loss, err
+
+
+def check_target(loss, target, n_out, mask=None):
+    r"""The value checks that loss ``loss`` makes of ``target``, alone: :math:`0 \le \hat y \le 1`
+    for ``"logistic"`` and ``"logistic_mse"``, class indices :math:`0 \le c < K` (``K = n_out``)
+    at scored steps for ``"cross_entropy"``, none for ``"mse"``. ``target (T, B, K)`` or class
+    indices ``(T, B)``, ``mask (T, B)`` or None (one step: without the ``T``). The training loops call it once per batch on the host
+    arrays the data gives, since inside the loop (:func:`~minilstm.validate.deferred_value_checks`)
+    the losses read no values. Raises ``ValueError`` as the loss would."""
+    if loss in ("logistic", "logistic_mse"):
+        if target.dtype.kind in "fb":
+            _check_unit_interval("target", target)
+    elif loss == "cross_entropy":
+        if target.dtype.kind in "iu":
+            _check_class_indices(get_array_module(target), target, n_out, mask)
+    elif loss != "mse":
+        raise ValueError(f"loss must be 'mse', 'logistic', 'logistic_mse' or 'cross_entropy', "
+                         f"got {loss!r}")
+
+
+def _total(scale, total, B, as_array):
+    """``scale · total / B`` as a Python float, or as a 0-d float64 array (no device read): the
+    same IEEE operations in the same order, so the two are the same number."""
+    total = total.astype("float64")
+    return scale * total / B if as_array else scale * float(total) / B
 
 
 # ---- checks shared by the losses -------------------------------------------------------------
@@ -188,9 +217,24 @@ def _as_float_target(name, t, dtype):
 
 
 def _check_unit_interval(name, t):
+    if values_deferred():
+        return
     if bool(((t < 0) | (t > 1)).any()):
         raise ValueError(f"{name} must hold values in [0, 1] (multi-hot targets), "
                          f"got values in [{float(t.min())}, {float(t.max())}]")
+
+
+def _check_class_indices(xp, target, K, mask):
+    if values_deferred():
+        return
+    bad = (target < 0) | (target >= K)
+    if mask is not None:
+        bad &= mask
+    if bool(bad.any()):
+        first = int(xp.argmax(bad.ravel()))
+        raise ValueError(f"target class indices must lie in [0, {K}) at scored steps; "
+                         f"{int(bad.sum())} do not, the first is {int(target.ravel()[first])} "
+                         f"at flat position {first}")
 
 
 def _class_target(xp, target, logits, mask):
@@ -205,14 +249,7 @@ def _class_target(xp, target, logits, mask):
             raise ValueError(f"target holds class indices, so it must have shape {lead} "
                              f"(logits {tuple(logits.shape)} without the class axis), "
                              f"got {tuple(target.shape)}")
-        bad = (target < 0) | (target >= K)
-        if mask is not None:
-            bad &= mask
-        if bool(bad.any()):
-            first = int(xp.argmax(bad.ravel()))
-            raise ValueError(f"target class indices must lie in [0, {K}) at scored steps; "
-                             f"{int(bad.sum())} do not, the first is {int(target.ravel()[first])} "
-                             f"at flat position {first}")
+        _check_class_indices(xp, target, K, mask)
         return (target[..., None] == xp.arange(K)).astype(logits.dtype)
     if target.dtype.kind in "fb":
         if tuple(target.shape) != tuple(logits.shape):

@@ -87,10 +87,13 @@ class SequenceModel:
         """The network's outputs :math:`\\hat y = \\phi(a^{out})`, ``(T, B, K)``."""
         return self._phi(self.forward(x, state)[0])
 
-    def loss(self, x, target, mask=None, state=None):
-        """``(loss, a_out, cache, da_out)``: one forward pass and the loss's gradient."""
+    def loss(self, x, target, mask=None, state=None, *, as_array=False):
+        """``(loss, a_out, cache, da_out)``: one forward pass and the loss's gradient.
+
+        ``as_array``: the loss as a 0-d float64 array on the backend, not a Python float (see
+        :mod:`minilstm.losses`)."""
         a_out, cache = self.forward(x, state)
-        value, da_out = self._loss(a_out, target, mask)
+        value, da_out = self._loss(a_out, target, mask, as_array=as_array)
         return value, a_out, cache, da_out
 
     def backward(self, da_out, cache):

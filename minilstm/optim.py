@@ -27,7 +27,8 @@ import numbers
 from .backend import get_array_module, to_numpy
 from .validate import check_same_backend
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "clip_grad_norm", "check_finite_grads"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "clip_grad_norm", "global_norm",
+           "check_finite_grads"]
 
 
 class Optimizer:
@@ -230,13 +231,34 @@ def check_finite_grads(grads):
         raise FloatingPointError("non-finite gradient for parameter " + ", ".join(bad))
 
 
-def clip_grad_norm(grads, max_norm) -> float:
-    r"""Global-norm clipping: with :math:`\|g\| = \sqrt{\sum_{\text{arrays}}\sum g^2}`, if
+def global_norm(grads):
+    r"""The global gradient norm :math:`\|g\| = \sqrt{\sum_{\text{arrays}}\sum g^2}` as a 0-d
+    float64 array (shape ``()``) on the gradients' backend (nothing is read from the device);
+    ``grads``: dict name → array, any shapes.
+
+    Each array's sum of squares is taken in its own dtype, then the sums are added in float64 in
+    the order of ``grads``. NaN or inf in any gradient makes the norm NaN or inf.
+    """
+    xp = get_array_module(*grads.values())
+    total = None
+    for g in grads.values():
+        sq = xp.sum(g * g).astype(xp.float64)
+        total = sq if total is None else total + sq
+    return xp.sqrt(total)
+
+
+def clip_grad_norm(grads, max_norm, *, as_array=False):
+    r"""Global-norm clipping: with :math:`\|g\|` from :func:`global_norm`, if
     :math:`\|g\| > v` (``max_norm``) every gradient is scaled in place, :math:`g \leftarrow v\,g/\|g\|`.
 
     ``grads``: dict name → array of any shapes (all arrays on one backend), scaled in place.
     Returns the norm *before* clipping as a Python float. Raises ``FloatingPointError`` (naming
     the parameter) when a gradient is not finite, since no rescaling can repair that.
+
+    ``as_array=True``: the norm is returned as a 0-d float64 array and nothing is read from the
+    device (the training loops' way): the scale :math:`v/\max(\|g\|, v)` is applied on the
+    device (exactly 1 when no clipping is needed, and when the norm is NaN), and a non-finite
+    gradient is not refused here but left for the caller's guard to find in the norm.
     """
     if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) \
             or not max_norm > 0 or not math.isfinite(max_norm):
@@ -244,11 +266,14 @@ def clip_grad_norm(grads, max_norm) -> float:
     if not isinstance(grads, dict) or not grads:
         raise TypeError(f"grads must be a non-empty dict name -> array, got {grads!r:.80}")
     check_same_backend(**{f"grads[{k!r}]": v for k, v in grads.items()})
-    xp = get_array_module(*grads.values())
-    sq = 0.0
-    for g in grads.values():
-        sq = sq + xp.sum(g * g)                      # stays on the device; one sync below
-    total = math.sqrt(float(sq))
+    total = global_norm(grads)
+    if as_array:
+        xp = get_array_module(*grads.values())
+        scale = max_norm / xp.fmax(total, max_norm)
+        for g in grads.values():
+            g *= scale.astype(g.dtype)
+        return total
+    total = float(total)
     if not math.isfinite(total):
         check_finite_grads(grads)
         raise FloatingPointError(f"the global gradient norm overflowed ({total}) although every "

@@ -191,6 +191,7 @@ class TruncatedRTRL:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch must be a positive int, got {batch!r}")
         B = self.batch = int(batch)
+        check_finite_params(layer.params, layer.flat)        # once per sequence, not per step
         if state is None:
             self.state = layer.init_state(B)
         else:
@@ -215,16 +216,17 @@ class TruncatedRTRL:
     def forward(self, x_t):
         r"""One step: :math:`y(t)` from :math:`x(t)` and the carried state; the partials move to t.
 
-        ``x_t (B, I)`` on the layer's backend and dtype, finite. Returns ``y_t (B, H)``.
-        Starts a new batch of sequences (:meth:`reset`) if none was started. NaN or inf in
-        ``x_t`` or in the layer's parameters (read anew at every step) is refused by name.
+        ``x_t (B, I)`` on the layer's backend and dtype. Returns ``y_t (B, H)``.
+        Starts a new batch of sequences (:meth:`reset`) if none was started. A step reads nothing
+        from the device: its values are not checked (NaN or inf in ``x_t`` gives NaN outputs and
+        partials, which :func:`~minilstm.train.fit_online`'s guard reports); the parameters are
+        checked once per sequence, at :meth:`reset`.
         """
         layer = self.layer
         check_array("x_t", x_t, ndim=2, xp=self.xp)
         if self.batch is None:
             self.reset(x_t.shape[0])
-        check_array("x_t", x_t, shape=(self.batch, self.I), dtype=layer.dtype, finite=True)
-        check_finite_params(layer.params, layer.flat)        # an optimizer may have changed them
+        check_array("x_t", x_t, shape=(self.batch, self.I), dtype=layer.dtype)
         a_t = layer.project(x_t[None])[0]                    # (B, G) = W x(t) + b
         return self._advance(x_t, a_t)
 
@@ -262,7 +264,8 @@ class TruncatedRTRL:
         r"""The truncated gradient contribution :math:`\Delta_t w` of the current step.
 
         ``dy_t (B, H)`` : :math:`\partial E(t)/\partial y(t)`, the error at the cell outputs at
-        this step (summed over the batch: each sequence uses its own partials); finite.
+        this step (summed over the batch: each sequence uses its own partials); its values are
+        not checked (no device read per step, as in :meth:`forward`).
         ``into`` : optional dict like ``layer.params`` to *add* the contribution to (in place).
         Returns a dict with exactly the keys of ``layer.params`` (``into`` itself when given).
         """
@@ -270,7 +273,7 @@ class TruncatedRTRL:
             raise RuntimeError("gradient() needs a step first: call forward(x_t) (or step)")
         layer, xp, s = self.layer, self.xp, self.cache
         B, H, I, nb, S, M = self.batch, self.H, self.I, self.nb, self.S, self.M
-        check_array("dy_t", dy_t, shape=(B, H), dtype=layer.dtype, xp=xp, finite=True)
+        check_array("dy_t", dy_t, shape=(B, H), dtype=layer.dtype, xp=xp)
         hc = s.hc                                            # h(c(t))
         dyo = dy_t * self._cells(s.o) if s.o is not None else dy_t
         e = dyo * self._dh(hc)                               # e_j(t) = ∂E/∂y_j o_k h'(c_j)  [e_{s_c}]

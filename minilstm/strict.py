@@ -12,26 +12,88 @@ to the host silently. This module is an array module (``xp``) whose array type,
   raise ``TypeError``. CuPy would dispatch some of them to itself; the stand-in is stricter on
   purpose, so that a stray ``np.`` call in code that should use ``xp.`` is caught on CPU CI.
 
+* names CuPy does not have (``xp.errstate``, ``xp.insert``...) raise ``AttributeError``, and
+  keywords CuPy's function, ufunc or ``ndarray`` method does not take (``where=`` on ufuncs and
+  reductions, ``initial=``, ``like=``, ``order=`` on ufuncs...) raise ``TypeError``; ufunc methods
+  exist only where CuPy has them (``at`` on add, subtract, maximum, minimum and the bitwise ones;
+  ``reduce`` and ``accumulate`` on add and multiply). The table of what CuPy has is generated from
+  an installed CuPy (:mod:`minilstm._cupy_api`, version in ``CUPY_VERSION``);
+* there is no ``__index__`` (a device array cannot be a Python index, ``range`` bound or
+  repetition count, as with CuPy).
+
 Python and NumPy scalars mix freely, as they do with CuPy. NumPy ufuncs applied to stand-in arrays
 alone (``numpy.tanh(a)``) return stand-in arrays, as CuPy's ``__array_ufunc__`` does. Reductions
-return 0-d arrays, as in CuPy; ``float(a)`` and ``a.item()`` are the explicit way to a host scalar.
+return 0-d arrays, as in CuPy.
+
+**Device-to-host transfers are counted.** On a GPU, ``bool(a)``, ``float(a)``, ``int(a)``,
+``a.item()``, ``a.tolist()``, ``repr``/``str``/``format`` of an array and ``a.get()`` each copy
+from the device and wait for it. They are allowed (they are how results reach the host), and every
+one is recorded: ``with strict.Transfers() as t: ...`` counts those made inside the block
+(``t.total``, and ``t.kinds`` by kind), so that tests can assert that a time-step loop makes none.
 
 Everything else is NumPy underneath: same dtypes, same numbers, so results can be compared with
 the NumPy backend exactly.
 """
 from __future__ import annotations
 
-import numbers
 import types
 
 import numpy as _np
 
-__all__ = ["StrictArray", "ndarray", "asarray", "array", "asnumpy", "get_array_module"]
+from . import _cupy_api
+
+__all__ = ["StrictArray", "ndarray", "asarray", "array", "asnumpy", "get_array_module",
+           "Transfers", "CUPY_VERSION"]
+
+CUPY_VERSION = _cupy_api.VERSION
 
 _IMPLICIT = (
     "Implicit conversion to a NumPy array is not allowed (minilstm.strict stands in for CuPy). "
     "Use .get() or minilstm.backend.to_numpy() to make a NumPy array explicitly."
 )
+
+
+class Transfers:
+    """Count the device-to-host transfers made inside a ``with`` block.
+
+    ``t.total`` is their number and ``t.kinds`` a dict by kind (``'bool'``, ``'float'``, ``'int'``,
+    ``'item'``, ``'tolist'``, ``'repr'``, ``'get'``...). Blocks may nest; each counts its own.
+    """
+
+    _active: list = []
+
+    def __init__(self):
+        self.total = 0
+        self.kinds: dict[str, int] = {}
+
+    def __enter__(self):
+        Transfers._active.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        Transfers._active.remove(self)
+        return False
+
+    def __repr__(self):
+        return f"Transfers(total={self.total}, kinds={self.kinds})"
+
+
+def _transfer(kind: str) -> None:
+    for counter in Transfers._active:
+        counter.total += 1
+        counter.kinds[kind] = counter.kinds.get(kind, 0) + 1
+
+
+def _keyword_check(where: str, kwargs, allowed) -> None:
+    """Refuse keywords that CuPy's version of ``where`` does not take (``allowed=None``: any)."""
+    if allowed is None:
+        return
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"{where} got keyword(s) {unknown} that CuPy {CUPY_VERSION} does not accept "
+            f"(minilstm.strict stands in for CuPy); it takes {list(allowed)}"
+        )
 
 
 def _mixing_error(where: str) -> TypeError:
@@ -108,7 +170,8 @@ class StrictArray:
         )
 
     def get(self) -> _np.ndarray:
-        """Copy to a host NumPy array (as ``cupy.ndarray.get``)."""
+        """Copy to a host NumPy array (as ``cupy.ndarray.get``); counted as a transfer."""
+        _transfer("get")
         return self._a.copy()
 
     # ---- attributes ------------------------------------------------------------------------
@@ -123,15 +186,18 @@ class StrictArray:
     T = property(lambda self: StrictArray(self._a.T))
 
     def __repr__(self):
+        _transfer("repr")
         return "strict_" + repr(self._a)
 
     def __str__(self):
+        _transfer("str")
         return str(self._a)
 
     def __format__(self, spec):
+        _transfer("format")
         if self._a.ndim == 0:
             return format(self._a.item(), spec)
-        return format(str(self), spec)
+        return format(str(self._a), spec)
 
     def __len__(self):
         return len(self._a)
@@ -141,16 +207,22 @@ class StrictArray:
             yield _wrap(row)
 
     def __float__(self):
+        _transfer("float")
         return float(self._a)
 
     def __int__(self):
+        _transfer("int")
         return int(self._a)
 
+    def __complex__(self):
+        _transfer("complex")
+        return complex(self._a)
+
     def __bool__(self):
+        _transfer("bool")
         return bool(self._a)
 
-    def __index__(self):
-        return self._a.__index__()
+    # no __index__: CuPy arrays have none, so a device array cannot be a Python index
 
     def __getitem__(self, key):
         return _wrap(self._a[_unwrap(key, "indexing")])
@@ -159,18 +231,26 @@ class StrictArray:
         self._a[_unwrap(key, "indexing")] = _unwrap(value, "assignment")
 
 
-def _method(name):
+def _method(name, transfer=False):
+    where = f"StrictArray.{name}"
     def method(self, *args, **kwargs):
-        return _call(getattr(self._a, name), args, kwargs, f"StrictArray.{name}")
+        _keyword_check(where, kwargs, _cupy_api.NDARRAY_METHODS[name])
+        if transfer:
+            _transfer(name)
+        return _call(getattr(self._a, name), args, kwargs, where)
     method.__name__ = name
-    method.__doc__ = f"``numpy.ndarray.{name}`` on the wrapped data; arguments checked, result wrapped."
+    method.__doc__ = (f"``cupy.ndarray.{name}``: NumPy's on the wrapped data, with CuPy's keywords "
+                      "only; result wrapped." + (" Counted as a transfer." if transfer else ""))
     return method
 
 
 for _name in ("reshape", "transpose", "swapaxes", "astype", "copy", "fill", "ravel", "flatten",
               "sum", "mean", "max", "min", "argmax", "argmin", "std", "var", "prod", "any", "all",
-              "dot", "clip", "cumsum", "squeeze", "item", "view", "tolist", "nonzero", "round"):
+              "dot", "clip", "cumsum", "cumprod", "squeeze", "view", "nonzero", "round", "take",
+              "repeat", "conj", "diagonal", "trace", "sort", "argsort", "ptp"):
     setattr(StrictArray, _name, _method(_name))
+for _name in ("item", "tolist"):
+    setattr(StrictArray, _name, _method(_name, transfer=True))
 
 
 def _operator(ufunc, reflected=False, inplace=False):
@@ -223,7 +303,7 @@ def _unwrap_host(a):
 
 
 def asnumpy(a):
-    """Copy to host (like ``cupy.asnumpy``)."""
+    """Copy to host (like ``cupy.asnumpy``); counted as a transfer."""
     return a.get() if isinstance(a, StrictArray) else _np.asarray(a)
 
 
@@ -232,23 +312,43 @@ def get_array_module(*arrays):
     return _this if any(isinstance(a, StrictArray) for a in arrays) else _np
 
 
-class _Ufunc:
-    """A NumPy ufunc seen through the stand-in: calls and methods (``reduce``...) both checked."""
+# The keywords of CuPy's ufunc methods (cupy/_core/_kernel.pyx): at(a, indices, b) takes none.
+_UFUNC_METHOD_KEYWORDS = {
+    "outer": _cupy_api.UFUNC_KEYWORDS, "at": (),
+    "reduce": ("axis", "dtype", "out", "keepdims"), "accumulate": ("axis", "dtype", "out"),
+    "reduceat": ("axis", "dtype", "out"),
+}
 
-    def __init__(self, ufunc):
-        self._u = ufunc
-        self.__name__ = ufunc.__name__
+
+class _Ufunc:
+    """A NumPy ufunc seen through the stand-in: CuPy's keywords and methods only, arguments checked."""
+
+    def __init__(self, name):
+        self._u = getattr(_np, name)
+        self._methods = _cupy_api.UFUNC_METHODS[name]
+        self.__name__ = name
 
     def __call__(self, *args, **kwargs):
-        return _wrapped(self._u, "xp." + self.__name__)(*args, **kwargs)
+        return _wrapped(self._u, "xp." + self.__name__, _cupy_api.UFUNC_KEYWORDS)(*args, **kwargs)
 
     def __getattr__(self, name):
+        if name in _UFUNC_METHOD_KEYWORDS:
+            if name not in self._methods:
+                raise AttributeError(
+                    f"xp.{self.__name__}.{name}: CuPy {CUPY_VERSION} has no {name} for "
+                    f"{self.__name__} (minilstm.strict stands in for CuPy); "
+                    f"it has {list(self._methods)}")
+            return _wrapped(getattr(self._u, name), f"xp.{self.__name__}.{name}",
+                            _UFUNC_METHOD_KEYWORDS[name])
         attr = getattr(self._u, name)
-        return _wrapped(attr, f"xp.{self.__name__}.{name}") if callable(attr) else attr
+        if callable(attr):
+            raise AttributeError(f"xp.{self.__name__}.{name} is not provided by minilstm.strict")
+        return attr
 
 
-def _wrapped(func, where):
+def _wrapped(func, where, allowed=None):
     def call(*args, **kwargs):
+        _keyword_check(where, kwargs, allowed)
         out = kwargs.get("out")
         if out is not None and not isinstance(out, (StrictArray, tuple)):
             raise _mixing_error(where + "(out=...)")
@@ -259,34 +359,44 @@ def _wrapped(func, where):
 
 
 class _Namespace(types.ModuleType):
-    """numpy.linalg and friends, seen through the stand-in."""
+    """numpy.linalg and numpy.fft, seen through the stand-in: the functions CuPy's have."""
 
-    def __init__(self, name, source):
-        super().__init__(name)
-        self._source = source
+    def __init__(self, name):
+        super().__init__(f"minilstm.strict.{name}")
+        self._source = getattr(_np, name)
+        self._functions = _cupy_api.NAMESPACES[name]
+        self._short = name
 
     def __getattr__(self, name):
-        return _lookup(self._source, name, f"{self.__name__}.{name}")
+        where = f"xp.{self._short}.{name}"
+        if name not in self._functions:
+            raise AttributeError(f"{where}: CuPy {CUPY_VERSION} has no such function "
+                                 "(minilstm.strict stands in for CuPy)")
+        return _wrapped(getattr(self._source, name), where, self._functions[name])
 
 
-def _lookup(source, name, where):
-    attr = getattr(source, name)
-    if isinstance(attr, _np.ufunc):
-        return _Ufunc(attr)
-    if isinstance(attr, types.ModuleType):
-        if name in ("linalg", "fft"):
-            return _Namespace(f"minilstm.strict.{name}", attr)
-        raise AttributeError(f"minilstm.strict does not provide numpy.{name}; "
-                             "draw random numbers on the host (minilstm.backend) and move them")
-    if isinstance(attr, type) or not callable(attr) or isinstance(attr, numbers.Number):
-        return attr  # dtypes, constants (pi, inf, newaxis), classes
-    return _wrapped(attr, "xp." + name)
-
-
-def __getattr__(name):  # PEP 562: everything NumPy has, checked
+def __getattr__(name):  # PEP 562: the names CuPy has, with NumPy underneath, checked
     if name.startswith("__"):
         raise AttributeError(name)
-    return _lookup(_np, name, "xp." + name)
+    where = "xp." + name
+    if name == "random":
+        raise AttributeError("minilstm.strict does not provide xp.random; draw random numbers "
+                             "on the host (minilstm.backend) and move them")
+    if name in _cupy_api.NAMESPACES:
+        return _Namespace(name)
+    known = (name in _cupy_api.UFUNC_METHODS or name in _cupy_api.FUNCTIONS
+             or name in _cupy_api.OTHER_NAMES)
+    if not known or not hasattr(_np, name):
+        why = "CuPy has no such name" if not known else "the stand-in does not emulate it"
+        raise AttributeError(f"{where}: {why} (minilstm.strict stands in for CuPy {CUPY_VERSION})")
+    if name in _cupy_api.UFUNC_METHODS:
+        return _Ufunc(name)
+    attr = getattr(_np, name)
+    if isinstance(attr, types.ModuleType):
+        raise AttributeError(f"{where}: the stand-in does not emulate cupy.{name}")
+    if name in _cupy_api.FUNCTIONS:
+        return _wrapped(attr, where, _cupy_api.FUNCTIONS[name])
+    return attr  # dtypes, constants (pi, inf, newaxis), classes
 
 
 import sys as _sys  # noqa: E402

@@ -1,11 +1,15 @@
 r"""The fit loops: mini-batch BPTT (:func:`fit`) and online learning with the 1997 truncated rule
 (:func:`fit_online`), with one divergence guard, one progress display and one :class:`History`.
 
-Divergence guard (both loops): before every update the loss and every gradient are checked, and
-after it every parameter. NaN or inf stops training with :class:`TrainingDiverged`, which names
-the update; the model's parameters **and the optimizer's state** (SGD's step count, momentum's
-velocity, Adam's m, v and t) are those from before the bad update, so training can resume from
-them, e.g. with a lower learning rate.
+Divergence guard (both loops, :mod:`minilstm.guard`): the loss, the gradient norm and the weights
+of every update are checked on the device, and the verdict is read every ``check_every`` updates
+(every update on NumPy by default, where a read costs nothing; every 100 on a GPU, where each read
+makes the host wait). NaN or inf stops training with :class:`TrainingDiverged`, which names the
+update; the model's parameters **and the optimizer's state** (SGD's step count, momentum's
+velocity, Adam's m, v and t) are those of the last check before it (with ``check_every=1``, from
+right before the bad update), so training can resume from them, e.g. with a lower learning rate.
+Inside an update no value is read from the device
+(:func:`~minilstm.validate.deferred_value_checks`).
 
 Progress (:class:`Progress`): a tqdm bar with rate and ETA when tqdm is installed, otherwise a
 line with rate and ETA at every tenth of the run; nothing at all when ``progress=False`` (the
@@ -18,9 +22,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .optim import clip_grad_norm
+import numpy as np
+
+from .guard import DivergenceGuard, default_check_every
+from .losses import check_target
+from .optim import clip_grad_norm, global_norm
 from .rtrl1997 import TruncatedRTRL
-from .validate import first_nonfinite
+from .validate import check_finite, deferred_value_checks
 
 __all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress"]
 
@@ -149,39 +157,38 @@ class Progress:
             print(self.line("stopped"), file=self._file(), flush=True)
 
 
-# ---- the divergence guard ----------------------------------------------------------------------
-def _guarded_update(model, optimizer, grads, clip, fail):
-    """Check ``grads``, clip them, take one optimizer step and check the result.
-
-    Returns the global gradient norm before clipping. On NaN or inf raises ``fail(what)`` (a
-    :class:`TrainingDiverged`); after a bad step the parameters and the optimizer's state are put
-    back first (the snapshot is taken right before the step).
-    """
-    bad = first_nonfinite(grads)
-    if bad is not None:
-        raise fail(f"the gradient of {bad} holds NaN or inf")
-    norm = clip_grad_norm(grads, clip) if clip is not None else float(
-        math.sqrt(sum(float((g * g).sum()) for g in grads.values())))
-    params = {k: v.copy() for k, v in model.params.items()}
-    state = optimizer.state_dict()
-    optimizer.step(grads)
-    bad = first_nonfinite(model.params)
-    if bad is not None:
-        for k, v in params.items():
-            model.params[k][...] = v
-        optimizer.load_state_dict(state)
-        raise fail(f"the update made {bad} NaN or inf")
-    return norm
+# ---- what both loops share ---------------------------------------------------------------------
+def _batch(model, batch):
+    """Move one ``(x, target, mask)`` from the data to the model's backend. Host arrays are
+    checked here, where it costs no device read: NaN or inf in ``x``, the loss's target values."""
+    xp = model.xp
+    x, target, mask = batch
+    if isinstance(x, np.ndarray):
+        check_finite("x", x)
+    if isinstance(target, np.ndarray) and (mask is None or isinstance(mask, np.ndarray)):
+        check_target(model.loss_name, target, model.readout.n_out, mask)
+    return tuple(None if a is None else xp.asarray(a) for a in (x, target, mask))
 
 
-def _record(model, history, bar, count, total, loss, norm, evaluate, eval_every, stop) -> bool:
-    """Append ``loss`` and ``norm``, move the display to ``count``; every ``eval_every`` counts
-    and at ``total``, record ``evaluate(model)``. Returns True if ``stop`` ends training."""
-    history.loss.append(loss)
-    history.grad_norm.append(norm)
-    bar.update_to(count, f"loss {loss:.4g}")
-    if evaluate is None or not (count % eval_every == 0 or count == total):
-        return False
+def _norm(grads, clip):
+    """The global gradient norm before clipping (0-d float64, on the device); clips in place."""
+    return clip_grad_norm(grads, clip, as_array=True) if clip is not None else global_norm(grads)
+
+
+def _guard(model, optimizer, check_every):
+    every = default_check_every(model.xp) if check_every is None else check_every
+    return DivergenceGuard(model, optimizer, every)
+
+
+def _diverged(bar, history, update, where, what):
+    bar.close()
+    return TrainingDiverged(f"training diverged at {where}: {what}; the model and the optimizer "
+                            "keep their state from the last check before it (lower the learning "
+                            "rate or clip)", update, history)
+
+
+def _evaluate(model, history, count, evaluate, stop) -> bool:
+    """Record ``evaluate(model)`` at ``count``; True if ``stop`` ends training."""
     metrics = evaluate(model)
     history.record(count, metrics)
     if stop is not None and stop(metrics):
@@ -190,48 +197,60 @@ def _record(model, history, bar, count, total, loss, norm, evaluate, eval_every,
     return False
 
 
-def _diverged(bar, history, update, where, what):
-    bar.close()
-    return TrainingDiverged(f"training diverged at {where}: {what}; the model and the optimizer "
-                            "keep their state from before it (lower the learning rate or clip)",
-                            update, history)
-
-
 # ---- mini-batch BPTT ---------------------------------------------------------------------------
 def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=100, stop=None,
-        progress=False, desc="training"):
+        progress=False, desc="training", check_every=None):
     """Train ``model`` (a :class:`~minilstm.model.SequenceModel`) for ``steps`` updates by BPTT.
 
     Parameters
     ----------
     data : callable ``data(step) -> (x, target, mask)``: ``x (T, B, I)``, ``target (T, B, K)``,
-        ``mask (T, B)`` bool or None; host NumPy arrays are moved to the model's backend
-        (explicitly, with ``xp.asarray``).
+        ``mask (T, B)`` bool or None; host NumPy arrays are checked (NaN or inf in ``x``, the
+        loss's target values) and moved to the model's backend (explicitly, with ``xp.asarray``).
     optimizer : from :mod:`minilstm.optim`, built on ``model.params``.
     clip : global gradient-norm threshold (Pascanu et al. 2013), or None.
     evaluate : optional ``evaluate(model) -> dict`` of metrics, called every ``eval_every`` updates
         and at the end; ``stop`` : optional ``stop(metrics) -> bool`` ending training early.
     progress : show a progress display with rate and ETA (:class:`Progress`; silent by default).
+    check_every : updates between reads of the divergence guard (:mod:`minilstm.guard`); None:
+        1 on NumPy, 100 on a GPU. The losses reach ``History`` at each read.
 
     Returns a :class:`History`. Raises :class:`TrainingDiverged` naming the update at which the
     loss, a gradient or an updated weight stopped being finite; the model and the optimizer keep
-    their state from before that update.
+    their state from the last check before it (with ``check_every=1``: from before that update),
+    and the history what was recorded up to that check.
+
+    Device reads: none inside an update; one per read of the guard (every ``check_every``
+    updates, at each evaluation and at the end).
     """
-    xp = model.xp
     history = History()
     bar = Progress(steps, desc, "updates", enabled=progress)
+    guard = _guard(model, optimizer, check_every)
+
+    def fail(update, what):
+        return _diverged(bar, history, update, f"update {update}", what)
+
+    def settle():
+        for _, loss, norm in guard.read(fail):
+            history.loss.append(loss)
+            history.grad_norm.append(norm)
+        if history.loss:
+            bar.update_to(len(history.loss), f"loss {history.loss[-1]:.4g}")
+
     try:
         for step in range(steps):
-            def fail(what):
-                return _diverged(bar, history, step, f"update {step}", what)
-
-            x, target, mask = (None if a is None else xp.asarray(a) for a in data(step))
-            loss, _, cache, da_out = model.loss(x, target, mask)
-            if not math.isfinite(loss):
-                raise fail(f"the loss is {loss}")
-            norm = _guarded_update(model, optimizer, model.backward(da_out, cache), clip, fail)
-            if _record(model, history, bar, step + 1, steps, loss, norm, evaluate, eval_every,
-                       stop):
+            x, target, mask = _batch(model, data(step))
+            with deferred_value_checks():
+                loss, _, cache, da_out = model.loss(x, target, mask, as_array=True)
+                grads = model.backward(da_out, cache)
+                norm = _norm(grads, clip)
+                optimizer.step(grads)
+            guard.mark(step, loss, norm, grads)
+            count = step + 1
+            evaluating = evaluate is not None and (count % eval_every == 0 or count == steps)
+            if guard.due or evaluating or count == steps:
+                settle()
+            if evaluating and _evaluate(model, history, count, evaluate, stop):
                 break
     finally:
         bar.close()
@@ -240,7 +259,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
 
 # ---- online, the 1997 truncated rule -----------------------------------------------------------
 def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, evaluate=None,
-               eval_every=100, stop=None, progress=False, desc="online training"):
+               eval_every=100, stop=None, progress=False, desc="online training", check_every=None):
     r"""Train ``model`` online with the 1997 truncated gradient, for ``sequences`` sequence batches.
 
     ``model`` : a :class:`~minilstm.model.SequenceModel` whose core is an
@@ -265,58 +284,80 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
     Parameters
     ----------
     data : callable ``data(n) -> (x, target, mask)`` for sequence batch n: ``x (T, B, I)``,
-        ``target (T, B, K)``, ``mask (T, B)`` bool or None (host arrays are moved to the backend).
+        ``target (T, B, K)``, ``mask (T, B)`` bool or None (host arrays are checked and moved to
+        the backend, as in :func:`fit`).
     optimizer, clip, evaluate, eval_every, stop, progress, desc : as in :func:`fit`, with
         ``eval_every`` and the counts of ``metrics`` and ``stopped_at`` in sequences; ``clip``
         applies to each update.
+    check_every : updates between reads of the divergence guard within a sequence (None: 1 on
+        NumPy, 100 on a GPU); the guard is also read at the end of every sequence.
 
     Returns a :class:`History` with one entry per sequence (see there). Raises
     :class:`TrainingDiverged` whose ``step`` is the update (0-based count of optimizer steps) and
     whose message names the sequence and the time step; the model and the optimizer keep their
-    state from before that update.
+    state from the last check before that update (with ``check_every=1``: from right before it).
+
+    Device reads: none per time step; one per read of the guard.
     """
     if update not in ("step", "sequence"):
         raise ValueError(f"update must be 'step' or 'sequence', got {update!r}")
-    xp = model.xp
     rule = TruncatedRTRL(model.core)
     history = History()
     bar = Progress(sequences, desc, "sequences", enabled=progress)
+    guard = _guard(model, optimizer, check_every)
+    seq = {"loss": 0.0, "norm": 0.0}                 # the current sequence, as read so far
+
+    def fail(label, what):
+        u, n, t = label
+        where = f"step {t}" if t is not None else f"end of sequence {n}"
+        where = f"sequence {n}, step {t}" if t is not None else where
+        return _diverged(bar, history, u, f"update {u} ({where})", what)
+
+    def settle():
+        for _, loss, norm in guard.read(fail):
+            seq["loss"] += loss
+            seq["norm"] = max(seq["norm"], norm)
+
     n_updates = 0
     try:
         for n in range(sequences):
-            x, target, mask = (None if a is None else xp.asarray(a) for a in data(n))
-            rule.reset(x.shape[1])
-            seq_loss, largest, total = 0.0, 0.0, None
-            for t in range(x.shape[0]):
-                def fail(what):
-                    return _diverged(bar, history, n_updates,
-                                     f"update {n_updates} (sequence {n}, step {t})", what)
-
-                a_t, cache = model.readout.forward(rule.forward(x[t]))      # (B, K)
-                loss, da_t = model._loss(a_t, target[t], None if mask is None else mask[t])
-                if not math.isfinite(loss):
-                    raise fail(f"the loss is {loss}")
-                seq_loss += loss
-                dy_t, g_readout = model.readout.backward(da_t, cache)      # dy_t (B, H)
-                grads = {f"core.{k}": v for k, v in rule.gradient(dy_t).items()}
-                grads.update({f"readout.{k}": v for k, v in g_readout.items()})
-                if update == "step":
-                    largest = max(largest, _guarded_update(model, optimizer, grads, clip, fail))
+            x, target, mask = _batch(model, data(n))
+            total, seq_loss = None, None
+            with deferred_value_checks():
+                rule.reset(x.shape[1])
+                for t in range(x.shape[0]):
+                    a_t, cache = model.readout.forward(rule.forward(x[t]))      # (B, K)
+                    loss, da_t = model._loss(a_t, target[t], None if mask is None else mask[t],
+                                             as_array=True)
+                    dy_t, g_readout = model.readout.backward(da_t, cache)      # dy_t (B, H)
+                    grads = {f"core.{k}": v for k, v in rule.gradient(dy_t).items()}
+                    grads.update({f"readout.{k}": v for k, v in g_readout.items()})
+                    if update == "step":
+                        norm = _norm(grads, clip)
+                        optimizer.step(grads)
+                        guard.mark((n_updates, n, t), loss, norm, grads)
+                        n_updates += 1
+                        if guard.due:
+                            settle()
+                    elif total is None:
+                        total, seq_loss = grads, loss
+                    else:
+                        for k, g in grads.items():
+                            total[k] += g
+                        seq_loss = seq_loss + loss
+                if update == "sequence":
+                    norm = _norm(total, clip)
+                    optimizer.step(total)
+                    guard.mark((n_updates, n, None), seq_loss, norm, total)
                     n_updates += 1
-                elif total is None:
-                    total = grads
-                else:
-                    for k, g in grads.items():
-                        total[k] += g
-            if update == "sequence":
-                def fail(what):
-                    return _diverged(bar, history, n_updates,
-                                     f"update {n_updates} (end of sequence {n})", what)
-
-                largest = _guarded_update(model, optimizer, total, clip, fail)
-                n_updates += 1
-            if _record(model, history, bar, n + 1, sequences, seq_loss, largest, evaluate,
-                       eval_every, stop):
+            settle()
+            history.loss.append(seq["loss"])
+            history.grad_norm.append(seq["norm"])
+            seq.update(loss=0.0, norm=0.0)
+            bar.update_to(n + 1, f"loss {history.loss[-1]:.4g}")
+            count = n + 1
+            if evaluate is not None and (count % eval_every == 0 or count == sequences) \
+                    and _evaluate(model, history, count, evaluate, stop):
                 break
     finally:
         bar.close()

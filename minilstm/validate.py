@@ -1,11 +1,43 @@
-"""Input checks with errors that name the argument, what was expected and what was received."""
+"""Input checks with errors that name the argument, what was expected and what was received.
+
+Checks of *values* (NaN and inf, target ranges) read the data, and on a GPU every read is a
+device-to-host copy that waits for the device. Outside a training loop they run at every call.
+Inside :func:`deferred_value_checks` (which :func:`minilstm.train.fit` and
+:func:`~minilstm.train.fit_online` enter around each update) they are skipped: the loop's
+divergence guard then finds a NaN or inf where it lands, in the loss, a gradient norm or the
+weights, on the device, and reads the verdict every N updates. Checks of types, shapes, dtypes and
+backends read no data and always run.
+"""
 from __future__ import annotations
+
+import contextlib
+import threading
 
 import numpy as np
 
 from .backend import BackendError, backend_name, get_array_module
 
-__all__ = ["check_array", "check_finite", "check_finite_params", "first_nonfinite", "check_float_dtype", "check_same_backend"]
+__all__ = ["check_array", "check_finite", "check_finite_params", "first_nonfinite",
+           "check_float_dtype", "check_same_backend", "deferred_value_checks", "values_deferred"]
+
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_value_checks():
+    """Inside this block, :func:`check_finite`, :func:`check_finite_params` and the losses' target
+    checks read nothing (a training loop's guard checks the values on the device instead)."""
+    before = values_deferred()
+    _state.deferred = True
+    try:
+        yield
+    finally:
+        _state.deferred = before
+
+
+def values_deferred() -> bool:
+    """True inside :func:`deferred_value_checks`."""
+    return getattr(_state, "deferred", False)
 
 
 def _kind(a) -> str:
@@ -51,7 +83,10 @@ def check_array(name: str, a, *, ndim=None, shape=None, dtype=None, xp=None, fin
 
 
 def check_finite(name: str, a):
-    """Refuse NaN and ±inf, saying how many and where the first one is."""
+    """Refuse NaN and ±inf, saying how many and where the first one is (one read of the data;
+    none inside :func:`deferred_value_checks`)."""
+    if values_deferred():
+        return a
     xp = get_array_module(a)
     if bool(xp.isfinite(a).all()):                           # the hot path: one pass
         return a
@@ -74,8 +109,11 @@ def check_finite_params(params: dict, flat=None, name: str = "params"):
 
     ``flat`` : optional one buffer that every array of ``params`` is a view into (the recurrent
     layers' ``flat``): then the common case costs one ``isfinite(flat).all()``, and the arrays are
-    looked at one by one only to name the culprit.
+    looked at one by one only to name the culprit. Reads nothing inside
+    :func:`deferred_value_checks`.
     """
+    if values_deferred():
+        return params
     if flat is not None and bool(get_array_module(flat).isfinite(flat).all()):
         return params
     bad = first_nonfinite(params)

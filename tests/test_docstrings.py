@@ -38,7 +38,7 @@ def test_every_public_name_has_a_docstring():
 
 # ---- the numerics modules: equations and shapes ----------------------------------------------
 NUMERICS = ("rnn", "lstm", "gru", "rtrl1997", "online1997", "layers", "losses", "optim", "gradcheck", "analysis",
-            "functional", "presets", "model")
+            "functional", "presets", "model", "guard")
 
 #: names for which an equation or a shape does not make sense, each with its reason
 NO_EQUATION = {

@@ -78,3 +78,71 @@ def test_views_and_out_buffers_write_through():
 def test_random_and_unknown_namespaces_are_not_provided():
     with pytest.raises(AttributeError, match="host"):
         strict.random
+
+
+# ---- as strict as CuPy 14 where CuPy differs from NumPy ----------------------------------------
+def test_only_names_cupy_has():
+    assert strict.CUPY_VERSION.startswith("14.")
+    for name in ("errstate", "insert", "geomspace", "nditer", "frompyfunc"):   # NumPy only
+        with pytest.raises(AttributeError, match=f"xp.{name}: CuPy has no such name"):
+            getattr(strict, name)
+    with pytest.raises(AttributeError, match=r"xp.linalg.matrix_exp"):
+        strict.linalg.matrix_exp
+    for name in ("tanh", "matmul", "einsum", "where", "float32", "pi", "newaxis"):
+        getattr(strict, name)                                        # CuPy has these
+
+
+@pytest.mark.parametrize("call,keyword", [
+    (lambda a: strict.tanh(a, where=a > 0), "where"),             # NumPy-only ufunc keywords
+    (lambda a: strict.add(a, a, order="C"), "order"),
+    (lambda a: strict.max(a, initial=0.0), "initial"),            # NumPy-only reduction keywords
+    (lambda a: strict.sum(a, where=a > 0), "where"),
+    (lambda a: a.sum(where=a > 0), "where"),
+    (lambda a: a.max(initial=0.0), "initial"),
+    (lambda a: strict.zeros(3, like=a), "like"),
+    (lambda a: strict.add.reduce(a, initial=0.0), "initial"),
+])
+def test_keywords_cupy_does_not_take_are_refused(call, keyword):
+    a = strict.ones(3)
+    with pytest.raises(TypeError, match=rf"\['{keyword}'\] that CuPy 14.*does not accept"):
+        call(a)
+
+
+def test_ufunc_methods_only_where_cupy_has_them():
+    a, idx = strict.zeros(4), strict.asarray([0, 0, 2])
+    strict.add.at(a, idx, 1.0)                                      # scatter-add: CuPy has it
+    np.testing.assert_array_equal(a.get(), [2, 0, 1, 0])
+    strict.maximum.at(a, idx, 5.0)
+    np.testing.assert_array_equal(strict.add.reduce(a).get(), 10.0)          # [5, 0, 5, 0]
+    for ufunc, method in ((strict.multiply, "at"), (strict.maximum, "reduce"),
+                          (strict.logaddexp, "at"), (strict.subtract, "accumulate")):
+        with pytest.raises(AttributeError, match=f"CuPy 14.* has no {method} for"):
+            getattr(ufunc, method)
+
+
+def test_no_index_a_device_array_is_not_a_python_integer():
+    n = strict.asarray(3)
+    for use in (lambda: range(n), lambda: [1, 2, 3, 4][n], lambda: "ab" * n):
+        with pytest.raises(TypeError):
+            use()
+    assert strict.arange(5)[n].get() == 3                          # device indexing still works
+
+
+def test_every_device_to_host_transfer_is_counted():
+    a = strict.asarray([[1.5, 2.0], [3.0, 4.0]])
+    s = a.sum()
+    with strict.Transfers() as t:
+        float(s), int(s), bool(s > 0), complex(s)
+        s.item(), a.tolist(), a.get(), strict.asnumpy(a)
+        repr(a), str(a), f"{s:.2f}"
+        b = a * 2 + strict.tanh(a)                                   # device work: not counted
+        with strict.Transfers() as inner:
+            b.get()
+    assert t.total == 12 and inner.total == 1
+    assert t.kinds == {"float": 1, "int": 1, "bool": 1, "complex": 1, "item": 1, "tolist": 1,
+                       "get": 3, "repr": 1, "str": 1, "format": 1}
+    with strict.Transfers() as none:
+        for row in a:                                                # rows stay on the device
+            row + 1
+        len(a), a.shape, a.dtype
+    assert none.total == 0

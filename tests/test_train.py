@@ -266,3 +266,34 @@ def test_progress_without_tqdm_prints_rate_and_eta_lines(capsys, monkeypatch):
 def test_unknown_loss_is_named():
     with pytest.raises(ValueError, match="loss='hinge' is not known"):
         SequenceModel(RNN(1, 2), 1, loss="hinge")
+
+
+def test_a_guard_read_every_n_updates_still_names_the_step_and_keeps_the_last_checked_state():
+    """check_every=5: the NaN loss of update 7 is found at the read after update 9; the error
+    names update 7, and the model, the optimizer and the history are those of the check after
+    update 4 (5 updates)."""
+    data = _running_sum_data(2)
+    def poisoned(step):
+        x, y, m = data(step)
+        if step == 7:
+            y = y.copy(); y[0, 0, 0] = np.nan
+        return x, y, m
+    model, opt = _rnn_and_adam()
+    with pytest.raises(TrainingDiverged, match="at update 7: the loss is nan") as info:
+        fit(model, poisoned, opt, steps=20, check_every=5)
+    assert info.value.step == 7 and len(info.value.history.loss) == 5
+    ref, ref_opt = _rnn_and_adam()
+    fit(ref, _running_sum_data(2), ref_opt, steps=5)
+    _assert_same_state(model, opt, ref, ref_opt)
+
+
+def test_the_guard_reads_change_no_number():
+    """Reading every update or every 7 gives the same losses, norms and weights."""
+    runs = []
+    for every in (1, 7):
+        model, opt = _rnn_and_adam()
+        h = fit(model, _running_sum_data(5), opt, steps=20, clip=0.5, check_every=every)
+        runs.append((h.loss, h.grad_norm, {k: v.copy() for k, v in model.params.items()}))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    for k in runs[0][2]:
+        np.testing.assert_array_equal(runs[0][2][k], runs[1][2][k])
