@@ -18,9 +18,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .lstm import LSTM
 from .optim import clip_grad_norm
 from .rtrl1997 import TruncatedRTRL
-from .validate import first_nonfinite
+from .validate import (check_bool, check_callable, check_choice, check_int, check_number,
+                       first_nonfinite)
 
 __all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress"]
 
@@ -197,6 +199,40 @@ def _diverged(bar, history, update, where, what):
                             update, history)
 
 
+# ---- the arguments, checked where they enter ---------------------------------------------------
+def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, eval_every, stop,
+                    progress):
+    """Refuse what :func:`fit` and :func:`fit_online` cannot train with, naming the argument."""
+    missing = [a for a in ("params", "loss", "backward", "xp") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"model must be a minilstm SequenceModel (with params, loss, backward, xp), "
+                        f"got {type(model).__name__} without {', '.join(missing)}")
+    check_callable("data", data, "data(i) -> (x, target, mask)")
+    own = getattr(optimizer, "params", None)
+    if not callable(getattr(optimizer, "step", None)) or not isinstance(own, dict):
+        raise TypeError(f"optimizer must be a minilstm.optim optimizer (SGD, Momentum, Adam) built "
+                        f"on model.params, got {type(optimizer).__name__}")
+    if own.keys() != model.params.keys() or any(own[k] is not v for k, v in model.params.items()):
+        raise ValueError("optimizer must be built on model.params (the same arrays), e.g. "
+                         "optim.Adam(model.params, lr=0.01); it updates other arrays, so the model "
+                         "would not learn")
+    check_int(count_name, count)
+    check_number("clip", clip, above=0, none_ok=True)
+    check_callable("evaluate", evaluate, "evaluate(model) -> dict", none_ok=True)
+    check_int("eval_every", eval_every)
+    check_callable("stop", stop, "stop(metrics) -> bool", none_ok=True)
+    check_bool("progress", progress)
+
+
+def _draw(data, i, xp):
+    """``data(i)`` as ``(x, target, mask)`` on ``xp`` (host arrays moved explicitly)."""
+    batch = data(i)
+    if not isinstance(batch, (tuple, list)) or len(batch) != 3:
+        raise TypeError(f"data({i}) must return a tuple (x, target, mask) (mask may be None), got "
+                        f"{type(batch).__name__}{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}")
+    return tuple(None if a is None else xp.asarray(a) for a in batch)
+
+
 # ---- mini-batch BPTT ---------------------------------------------------------------------------
 def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=100, stop=None,
         progress=False, desc="training"):
@@ -217,6 +253,8 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     loss, a gradient or an updated weight stopped being finite; the model and the optimizer keep
     their state from before that update.
     """
+    _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
+                    progress)
     xp = model.xp
     history = History()
     bar = Progress(steps, desc, "updates", enabled=progress)
@@ -225,7 +263,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
             def fail(what):
                 return _diverged(bar, history, step, f"update {step}", what)
 
-            x, target, mask = (None if a is None else xp.asarray(a) for a in data(step))
+            x, target, mask = _draw(data, step, xp)
             loss, _, cache, da_out = model.loss(x, target, mask)
             if not math.isfinite(loss):
                 raise fail(f"the loss is {loss}")
@@ -275,8 +313,12 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
     whose message names the sequence and the time step; the model and the optimizer keep their
     state from before that update.
     """
-    if update not in ("step", "sequence"):
-        raise ValueError(f"update must be 'step' or 'sequence', got {update!r}")
+    check_choice("update", update, ("step", "sequence"))
+    _check_fit_args(model, data, optimizer, "sequences", sequences, clip, evaluate, eval_every,
+                    stop, progress)
+    if not isinstance(getattr(model, "core", None), LSTM):
+        raise TypeError(f"model.core must be an LSTM (any preset) for the 1997 rule, got "
+                        f"{type(getattr(model, 'core', None)).__name__}; train other layers with fit")
     xp = model.xp
     rule = TruncatedRTRL(model.core)
     history = History()
@@ -284,7 +326,7 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
     n_updates = 0
     try:
         for n in range(sequences):
-            x, target, mask = (None if a is None else xp.asarray(a) for a in data(n))
+            x, target, mask = _draw(data, n, xp)
             rule.reset(x.shape[1])
             seq_loss, largest, total = 0.0, 0.0, None
             for t in range(x.shape[0]):
