@@ -146,6 +146,7 @@ class Recurrent:
     # ---- state -----------------------------------------------------------------------------
     def state_shapes(self, batch: int) -> tuple:
         """Shapes of the state arrays for a batch of ``batch`` sequences."""
+        batch = check_int("batch", batch)
         return tuple((batch, n) for n in self.state_sizes)
 
     def init_state(self, batch: int) -> tuple:

@@ -138,10 +138,11 @@ def check_int(name: str, value, minimum: int | None = 1, maximum: int | None = N
     return int(value)
 
 
-def check_number(name: str, value, *, minimum=None, above=None, maximum=None,
+def check_number(name: str, value, *, minimum=None, above=None, maximum=None, below=None,
                  none_ok: bool = False):
     """``value`` must be a finite real number (not bool) with ``value >= minimum``,
-    ``value > above`` and ``value <= maximum`` (each bound optional); returns it as ``float``.
+    ``value > above``, ``value <= maximum`` and ``value < below`` (each bound optional);
+    returns it as ``float``.
     ``none_ok``: ``None`` is accepted and returned as is (an optional setting that is off)."""
     if value is None and none_ok:
         return None
@@ -149,10 +150,11 @@ def check_number(name: str, value, *, minimum=None, above=None, maximum=None,
         raise TypeError(f"{name} must be a finite number{' or None' if none_ok else ''}, "
                         f"got {value!r} ({type(value).__name__})")
     bounds = [f">= {minimum}" if minimum is not None else "", f"> {above}" if above is not None else "",
-              f"<= {maximum}" if maximum is not None else ""]
+              f"<= {maximum}" if maximum is not None else "", f"< {below}" if below is not None else ""]
     wanted = " and ".join(b for b in bounds if b)
     ok = math.isfinite(value) and (minimum is None or value >= minimum) \
-        and (above is None or value > above) and (maximum is None or value <= maximum)
+        and (above is None or value > above) and (maximum is None or value <= maximum) \
+        and (below is None or value < below)
     if not ok:
         raise ValueError(f"{name} must be a finite number{' ' + wanted if wanted else ''}, got {value!r}")
     return float(value)

@@ -264,5 +264,5 @@ def test_progress_without_tqdm_prints_rate_and_eta_lines(capsys, monkeypatch):
 
 
 def test_unknown_loss_is_named():
-    with pytest.raises(ValueError, match="loss='hinge' is not known"):
+    with pytest.raises(ValueError, match="loss must be one of .*; got 'hinge'"):
         SequenceModel(RNN(1, 2), 1, loss="hinge")
