@@ -18,6 +18,7 @@ import pytest
 import minilstm
 from minilstm import GRU, LSTM, RNN, Linear, SequenceModel, TruncatedRTRL, analysis, losses
 from minilstm import optim, presets, sequence_gradient, tasks
+from minilstm.experiments.report import wilson
 from minilstm.experiments.runner import ExperimentError, main, run_experiment
 from minilstm.gradcheck import numerical_gradient
 from minilstm.io import CheckpointError, load_checkpoint, load_into, save_checkpoint, save_model
@@ -302,6 +303,8 @@ ROWS = [
     R(lambda: tasks.reber.reber_strings(-1, 0), ValueError, r"\bn\b", id="reber_strings-n"),
     R(lambda: tasks.pfg(2, 0, shape="square"), ValueError, r"\bshape\b", id="pfg-shape"),
     R(lambda: tasks.msd(2, 0, period=0), ValueError, r"\bperiod\b", id="msd-period"),
+    R(lambda: tasks.pfg(2, 0, period=1.5), ValueError, r"\bperiod\b", id="pfg-period-small"),
+    R(lambda: tasks.pfg(2, 0, period="10"), TypeError, r"\bperiod\b", id="pfg-period-str"),
     R(lambda: tasks.embedded_reber(2, 0, dtype=np.int64), ValueError, r"\bdtype\b",
       id="embedded_reber-dtype"),
     R(lambda: tasks.adding_success(np.zeros((3, 2, 1)), adding_batch()), ValueError,
@@ -339,6 +342,8 @@ ROWS = [
       id="fit_online-eval_every"),
     R(lambda: fit_online_with(clip="1"), TypeError, r"\bclip\b", id="fit_online-clip-str"),
     # ---- experiments, called from Python -------------------------------------------------------
+    R(lambda: wilson(5, 3), ValueError, r"\bk\b", id="wilson-k-above-n"),
+    R(lambda: wilson(0, 0), ValueError, r"\bn\b", id="wilson-n-0"),
     R(lambda: run_experiment("exp4", trials=1), ExperimentError, r"\bexp4\b",
       id="run_experiment-name"),
     R(lambda: run_experiment("exp4_adding", trials=0), ExperimentError, r"\btrials\b",
@@ -368,6 +373,11 @@ CHECKPOINT_ROWS = [
       r"\bconfig\b", id="save-config-list"),
     R(lambda d: save_checkpoint(d / "a.npz", model_params={"W": np.zeros(2)}, config={}, rng=5),
       TypeError, r"\brng\b", id="save-rng-int"),
+    R(lambda d: save_model(d / "a.npz", model().params), TypeError, r"\bmodel\b",
+      id="save_model-params-dict"),
+    R(lambda d: save_model(d / "a.npz", model(), optimizer=0.1), TypeError, r"\boptimizer\b",
+      id="save_model-optimizer-number"),
+    R(lambda d: load_into(None, saved(d)), TypeError, r"\bmodel\b", id="load_into-model-none"),
     R(lambda d: load_checkpoint(d / "missing.npz"), FileNotFoundError, r"missing\.npz",
       id="load-missing"),
     R(lambda d: (d / "junk.npz").write_bytes(b"not a zip") and load_checkpoint(d / "junk.npz"),
