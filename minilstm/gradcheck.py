@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .validate import check_array, check_callable, check_number, check_seed
 
 __all__ = ["gradcheck", "numerical_gradient", "relative_error", "max_elementwise_error",
            "GradcheckReport"]
@@ -76,6 +77,10 @@ def numerical_gradient(f, a, eps=1e-6):
     ``a`` (float64, any shape, e.g. ``(H, I)`` for ``W_z``) is perturbed in place, one element
     at a time, and restored; ``f`` must read it. Returns a host float64 array of ``a``'s shape.
     """
+    check_callable("f", f, "f() -> float (it must read a)")
+    check_number("eps", eps, above=0)
+    if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+        raise TypeError(f"a must be an array, got {type(a).__name__}")
     if backend.to_numpy(a).dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 array, got {a.dtype}: "
                         "float32 rounding would swamp the differences")
@@ -157,7 +162,11 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     x : ``(T, B, n_in)`` input; state : initial state tuple or None (zeros are then *checked too*,
         as the starting point of the state gradient).
     seed : for the random weights ``u``, ``v`` of the scalar E (see the module docstring).
-    wrt : which gradients to check.
+    eps : the step :math:`\epsilon` of the central differences, a finite number > 0.
+    wrt : which gradients to check: names among ``"x"``, ``"params"`` (every parameter),
+        ``"state"`` (the initial state) and the layer's parameter names (e.g. ``"W_z"``); a
+        single name may be given as a string. An unknown name is an error (a typo must not
+        read as a passing check).
 
     The scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) + \sum_j \sum v_j \odot
     \text{state}_j(T)` with ``u`` of the shape of ``y (T, B, n_out)`` and ``v`` of the state's
@@ -167,6 +176,8 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     A float32 layer gets its analytic gradient in float32 and its reference in a float64 copy
     (``layer.to(dtype="float64")``): expect relative errors near 1e-4–1e-6 then, not 1e-9.
     """
+    wrt = _check_gradcheck_args(layer, x, eps, wrt)
+    check_seed("seed", seed)
     xp = layer.xp
     if state is None:
         state = layer.init_state(x.shape[1])
@@ -190,10 +201,37 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     report = GradcheckReport()
     if "x" in wrt:
         report.add("x", dx, numerical_gradient(energy, x64, eps))
-    if "params" in wrt:
-        for k in layer.params:
+    for k in layer.params:
+        if "params" in wrt or k in wrt:
             report.add(k, grads[k], numerical_gradient(energy, ref.params[k], eps))
     if "state" in wrt:
         for name, d, s in zip(layer.state_names, dstate0, s64):
             report.add(f"state0[{name}]", d, numerical_gradient(energy, s, eps))
     return report
+
+
+_LAYER_API = ("params", "forward", "backward", "init_state", "state_names", "to", "xp", "dtype")
+
+
+def _check_gradcheck_args(layer, x, eps, wrt) -> tuple:
+    """Refuse what :func:`gradcheck` cannot check, naming the argument; returns ``wrt`` as a tuple."""
+    missing = [a for a in _LAYER_API if not hasattr(layer, a)]
+    if missing:
+        hint = (" (for a scalar function f() of an array a, use numerical_gradient(f, a))"
+                if callable(layer) and not hasattr(layer, "params") else "")
+        raise TypeError(f"layer must be a recurrent layer of minilstm (RNN, GRU, LSTM or a preset), with "
+                        f"{', '.join(_LAYER_API)}; got {type(layer).__name__} without "
+                        f"{', '.join(missing)}{hint}")
+    check_array("x", x, ndim=3, xp=layer.xp)
+    check_number("eps", eps, above=0)
+    names = (wrt,) if isinstance(wrt, str) else wrt
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise TypeError(f"wrt must be a name or a tuple of names, got {wrt!r}") from None
+    known = ("x", "params", "state", *layer.params)
+    unknown = [n for n in names if not isinstance(n, str) or n not in known]
+    if unknown or not names:
+        raise ValueError(f"wrt must name what to check among {', '.join(map(repr, known))}; "
+                         f"got {wrt!r}" + (f" (unknown: {', '.join(map(repr, unknown))})" if unknown else ""))
+    return names

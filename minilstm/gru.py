@@ -68,7 +68,7 @@ import numpy as np
 
 from . import backend as _backend
 from .functional import fast_tanh, sigmoid_of_negative
-from .recurrent import Recurrent
+from .recurrent import Recurrent, layer_args
 
 __all__ = ["GRU"]
 
@@ -99,11 +99,8 @@ class GRU(Recurrent):
     state_names = ("h",)
 
     def __init__(self, n_in, n_hidden, init_scale=None, seed=None, dtype="float64", backend=None):
-        for name, v in (("n_in", n_in), ("n_hidden", n_hidden)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if init_scale is not None and not (float(init_scale) >= 0.0 and np.isfinite(float(init_scale))):
-            raise ValueError(f"init_scale must be a finite number >= 0 or None, got {init_scale!r}")
+        n_in, n_hidden, init_scale, dtype = layer_args(n_in=n_in, n_hidden=n_hidden,
+                                                       init_scale=init_scale, seed=seed, dtype=dtype)
         xp = _backend.get_backend(backend)
         self.n_in, self.n_hidden, self.n_out = int(n_in), int(n_hidden), int(n_hidden)
         self.state_sizes = (self.n_hidden,)

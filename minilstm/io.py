@@ -370,9 +370,20 @@ _INIT_ONLY = ("seed", "init_scale", "gate_bias_init", "backend")
 """Config keys that say how weights were initialised or where they live, not what the model is."""
 
 
+def _check_model(model):
+    """``model`` needs ``params`` (a dict), ``config`` and ``xp``: a model or a layer of minilstm."""
+    if not isinstance(getattr(model, "params", None), dict) or not hasattr(model, "config") \
+            or not hasattr(model, "xp"):
+        raise TypeError(f"model must be a minilstm model or layer (with params, config and xp), "
+                        f"got {type(model).__name__}")
+
+
 def save_model(path, model, *, optimizer=None, rng=None, extra=None) -> Path:
     """:func:`save_checkpoint` of ``model.params`` and ``model.config`` (and ``optimizer``'s
     ``state_dict()``, ``rng``, ``extra``), for :func:`load_into`. Returns the path."""
+    _check_model(model)
+    if optimizer is not None and not callable(getattr(optimizer, "state_dict", None)):
+        raise TypeError(f"optimizer must be a minilstm.optim optimizer or None, got {type(optimizer).__name__}")
     return save_checkpoint(path, model_params=model.params, config=model.config,
                            optimizer_state=None if optimizer is None else optimizer.state_dict(),
                            rng=rng, extra=extra)
@@ -393,6 +404,7 @@ def load_into(model, path, *, optimizer=None) -> Checkpoint:
     and, with ``optimizer``, its state is restored (``optimizer.load_state_dict``). Returns the
     :class:`Checkpoint` (for ``rng`` and ``extra``).
     """
+    _check_model(model)
     path = Path(path)
     ck = load_checkpoint(path, backend=model.xp)
     _check_config(path, ck.config, model.config,

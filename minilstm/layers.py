@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import backend_name, default_rng, get_array_module, get_backend, uniform
-from .validate import check_array, check_finite, check_finite_params, check_float_dtype, check_same_backend
+from .validate import (as_float_dtype, check_array, check_bool, check_finite, check_finite_params,
+                       check_float_dtype, check_int, check_number, check_same_backend, check_seed)
 
 __all__ = ["Linear", "softmax", "log_softmax"]
 
@@ -85,16 +86,12 @@ class Linear:
 
     def __init__(self, n_in, n_out, *, bias=True, init_scale=0.1, rng=None, dtype=np.float64,
                  backend=None):
-        for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not np.isfinite(init_scale) or init_scale < 0:
-            raise ValueError(f"init_scale must be a finite number >= 0, got {init_scale!r}")
-        dt = np.dtype(dtype)
-        if dt not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        n_in, n_out = check_int("n_in", n_in), check_int("n_out", n_out)
+        check_bool("bias", bias)
+        check_number("init_scale", init_scale, minimum=0)
+        dt = as_float_dtype("dtype", dtype)
         xp = get_backend(backend)
-        gen = _rng(rng)
+        gen = default_rng(check_seed("rng", rng, generator=True))
         self.n_in, self.n_out, self.bias = int(n_in), int(n_out), bool(bias)
         self.init_scale, self.dtype = float(init_scale), dt
         s = self.init_scale
@@ -167,13 +164,6 @@ class Linear:
         check_array(name, a, shape=(None,) * (a.ndim - 1) + (width,), xp=self.xp)
         check_float_dtype(name, a, W.dtype)
         check_finite(name, a)
-
-
-def _rng(rng):
-    if rng is not None and not isinstance(rng, (int, np.integer, np.random.Generator)):
-        raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, "
-                        f"got {type(rng).__name__}")
-    return default_rng(rng)
 
 
 def _uniform(gen, scale, shape, xp, dtype):

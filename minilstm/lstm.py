@@ -86,7 +86,8 @@ import numpy as np
 from . import backend as _backend
 from . import lstm_fused as _fused
 from .functional import activation as _activation, sigmoid as _sigmoid
-from .recurrent import Recurrent
+from .recurrent import Recurrent, layer_args
+from .validate import check_bool, check_int
 
 __all__ = ["LSTM", "LSTMStep"]
 
@@ -118,18 +119,6 @@ class LSTMStep(NamedTuple):
     o: Optional[object]
     c: object
     hc: object
-
-
-def _check_int(name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
-    return int(v)
-
-
-def _check_bool(name, v):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {v!r}")
-    return bool(v)
 
 
 class LSTM(Recurrent):
@@ -188,12 +177,14 @@ class LSTM(Recurrent):
                  output_gate=True, peepholes=False, g="tanh", h="tanh", cifg=False, fgr=False,
                  recurrence="output", cell_bias=True, gate_bias=True, init_scale=0.1,
                  gate_bias_init=None, seed=None, dtype="float64", backend=None):
-        I = _check_int("n_in", n_in)
-        H = _check_int("n_cells", n_cells)
-        S = _check_int("cells_per_block", cells_per_block)
+        I, H, S, init_scale, dtype = layer_args(n_in=n_in, n_cells=n_cells,
+                                                cells_per_block=cells_per_block,
+                                                init_scale=init_scale, seed=seed, dtype=dtype,
+                                                scale_none_ok=False)
+        init_scale = float(init_scale)
         if H % S:
             raise ValueError(f"cells_per_block={S} must divide n_cells={H} (memory blocks of S cells)")
-        flags = {k: _check_bool(k, v) for k, v in dict(
+        flags = {k: check_bool(k, v) for k, v in dict(
             input_gate=input_gate, forget_gate=forget_gate, output_gate=output_gate,
             peepholes=peepholes, cifg=cifg, fgr=fgr, cell_bias=cell_bias, gate_bias=gate_bias).items()}
         self._g, self._dg = _activation(g, "g")
@@ -218,12 +209,6 @@ class LSTM(Recurrent):
         if flags["fgr"] and recurrence == "all":
             raise ValueError("fgr=True adds the gate activations to the gates' recurrent inputs, which "
                              "recurrence='all' already does for every unit; use one or the other")
-        try:
-            init_scale = float(init_scale)
-        except (TypeError, ValueError):
-            raise ValueError(f"init_scale must be a number >= 0, got {init_scale!r}") from None
-        if not np.isfinite(init_scale) or init_scale < 0:
-            raise ValueError(f"init_scale must be a finite number >= 0, got {init_scale!r}")
         nb = H // S
         bias_init = self._check_gate_bias_init(gate_bias_init, gates, flags["gate_bias"], nb)
 
@@ -490,4 +475,4 @@ class LSTM(Recurrent):
         r"""The 1997 paper's weight count: this layer's ``n_params`` plus a readout from the H cell
         outputs to ``n_out`` output units, with or without a bias each:
         :math:`W = n_\text{params} + n_\text{out}(H + [\text{output\_bias}])`."""
-        return self.n_params + _check_int("n_out", n_out) * (self.n_cells + int(bool(output_bias)))
+        return self.n_params + check_int("n_out", n_out) * (self.n_cells + int(bool(output_bias)))

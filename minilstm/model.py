@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import losses
 from .functional import sigmoid
 from .layers import Linear, softmax
+from .validate import check_bool, check_choice, check_seed
 
 __all__ = ["SequenceModel", "LOSSES"]
 
@@ -52,8 +53,14 @@ class SequenceModel:
     """
 
     def __init__(self, core, n_out, *, loss="mse", readout_bias=True, init_scale=0.1, seed=None):
-        if loss not in LOSSES:
-            raise ValueError(f"loss={loss!r} is not known; expected one of {sorted(LOSSES)}")
+        check_choice("loss", loss, sorted(LOSSES))
+        missing = [a for a in ("params", "forward", "backward", "n_out", "dtype", "xp")
+                   if not hasattr(core, a)]
+        if missing:
+            raise TypeError(f"core must be a recurrent layer (RNN, LSTM, GRU, a preset), got "
+                            f"{type(core).__name__} without {', '.join(missing)}")
+        check_bool("readout_bias", readout_bias)
+        check_seed("seed", seed, generator=True)
         self.core = core
         self.readout = Linear(core.n_out, n_out, bias=readout_bias, init_scale=init_scale,
                               rng=seed, dtype=core.dtype, backend=core.xp)

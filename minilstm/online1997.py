@@ -55,19 +55,23 @@ import numpy as np
 from . import backend as _backend
 from .functional import activation, sigmoid
 from .lstm import LSTM
+from .validate import check_choice, check_int, check_number
 
 __all__ = ["Stack1997"]
 
 _PHI = {"logistic_mse": "logistic", "sigmoid_mse": "logistic", "mse": "identity"}
 
 
-def _core_of(model):
-    """``(lstm layer, names of its parameters held at 0, skip_input)`` of a model's core."""
+def _core_of(model, k=0):
+    """``(lstm layer, names of its parameters held at 0, skip_input)`` of a model's core
+    (``model`` is ``models[k]``, named so in errors)."""
+    if not hasattr(model, "core") or not hasattr(model, "readout"):
+        raise TypeError(f"models[{k}] must be a minilstm SequenceModel, got {type(model).__name__}")
     core = model.core
     inner = getattr(core, "inner", core)
     dropped = tuple(getattr(core, "drop", ()))
     if not isinstance(inner, LSTM):
-        raise TypeError(f"Stack1997 needs LSTM cores, got {type(inner).__name__}")
+        raise TypeError(f"models[{k}].core must be an LSTM for Stack1997, got {type(inner).__name__}")
     if inner.peepholes or inner.cifg or inner.fgr:
         raise ValueError("Stack1997 runs the nets of 1997-2000 (no peepholes, CIFG or FGR); "
                          f"got peepholes={inner.peepholes}, cifg={inner.cifg}, fgr={inner.fgr}")
@@ -100,20 +104,17 @@ class Stack1997:
         models = list(models)
         if not models:
             raise ValueError("models must be a non-empty list of SequenceModel")
-        core, dropped, skip = _core_of(models[0])
-        for m in models[1:]:
-            c = _core_of(m)[0]
+        core, dropped, skip = _core_of(models[0], 0)
+        for k, m in enumerate(models[1:], start=1):
+            c = _core_of(m, k)[0]
             if {k: v for k, v in c.config.items() if k not in ("seed", "gate_bias_init")} != \
                     {k: v for k, v in core.config.items() if k not in ("seed", "gate_bias_init")}:
                 raise ValueError("every trial must have the same net (seeds and initial gate "
                                  "biases apart)")
         loss = models[0].loss_name if loss is None else loss
-        if loss not in _PHI:
-            raise ValueError(f"Stack1997 supports the losses {sorted(_PHI)}, got {loss!r}")
+        check_choice("loss", loss, sorted(_PHI))
         self.logistic = _PHI[loss] == "logistic"
-        self.K, self.B = K, B = len(models), int(batch)
-        if isinstance(batch, bool) or B < 1:
-            raise ValueError(f"batch must be a positive int, got {batch!r}")
+        self.K, self.B = K, B = len(models), check_int("batch", batch)
         self.xp = xp = core.xp
         self.dtype = core.dtype
         I, H, S, nb = core.n_in, core.n_cells, core.cells_per_block, core.n_blocks
@@ -145,9 +146,10 @@ class Stack1997:
             W[k], V[k] = self._pack({n: _backend.to_numpy(p) for n, p in m.params.items()})
         self.W = xp.asarray(W.astype(self.dtype))
         self.V = xp.asarray(V.astype(self.dtype))
-        self.lr = np.broadcast_to(np.asarray(lr, dtype=float), (K,)).copy()
-        if not np.all(np.isfinite(self.lr)) or np.any(self.lr < 0):
-            raise ValueError(f"lr must be finite and >= 0, got {lr!r}")
+        rates = list(lr) if isinstance(lr, (list, tuple)) or np.ndim(lr) > 0 else [lr] * K
+        if len(rates) != K:
+            raise ValueError(f"lr must be one number or K={K} numbers (one per trial), got {len(rates)}")
+        self.lr = np.array([check_number("lr", r, minimum=0) for r in rates])
         self.active = xp.ones(K, dtype=bool)
         self._guarded = False              # set by restore(): updates select instead of multiply
         self._set_rates()

@@ -22,10 +22,9 @@ and names the parameter.
 from __future__ import annotations
 
 import math
-import numbers
 
 from .backend import get_array_module, to_numpy
-from .validate import check_same_backend
+from .validate import check_bool, check_number, check_same_backend
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "clip_grad_norm", "global_norm",
            "check_finite_grads"]
@@ -67,10 +66,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 \
-                or not math.isfinite(value):
-            raise ValueError(f"lr must be a finite number > 0, got {value!r}")
-        self._lr = float(value)
+        self._lr = check_number("lr", value, above=0)
 
     def step(self, grads):
         """Update every parameter in place from ``grads`` (same keys, shapes and backend)."""
@@ -168,9 +164,8 @@ class Momentum(Optimizer):
     _scalars = ("lr", "momentum", "nesterov")
 
     def __init__(self, params, lr, momentum=0.9, nesterov=False):
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum = check_number("momentum", momentum, minimum=0, below=1)
+        self.nesterov = check_bool("nesterov", nesterov)
         super().__init__(params, lr)
 
     def _update(self, p, g, bufs):
@@ -196,12 +191,11 @@ class Adam(Optimizer):
     _scalars = ("lr", "betas", "eps")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"betas must both be in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
-        self.betas, self.eps = (float(b1), float(b2)), float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {betas!r}")
+        self.betas = tuple(check_number(f"betas[{k}]", b, minimum=0, below=1)
+                           for k, b in enumerate(betas))
+        self.eps = check_number("eps", eps, above=0)
         super().__init__(params, lr)
 
     def _update(self, p, g, bufs):
@@ -260,9 +254,7 @@ def clip_grad_norm(grads, max_norm, *, as_array=False):
     device (exactly 1 when no clipping is needed, and when the norm is NaN), and a non-finite
     gradient is not refused here but left for the caller's guard to find in the norm.
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) \
-            or not max_norm > 0 or not math.isfinite(max_norm):
-        raise ValueError(f"max_norm must be a finite number > 0, got {max_norm!r}")
+    check_number("max_norm", max_norm, above=0)
     if not isinstance(grads, dict) or not grads:
         raise TypeError(f"grads must be a non-empty dict name -> array, got {grads!r:.80}")
     check_same_backend(**{f"grads[{k!r}]": v for k, v in grads.items()})

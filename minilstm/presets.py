@@ -29,6 +29,7 @@ The weight counts of the 1997 paper are reproduced by :data:`EXPERIMENTS_1997` a
 from __future__ import annotations
 
 from .lstm import LSTM
+from .validate import check_int, check_number
 
 __all__ = ["lstm_1997", "lstm_forget_1999", "lstm_peephole_2000", "vanilla", "nig", "nfg", "nog",
            "niaf", "noaf", "no_peepholes", "np_", "cifg", "fgr", "PRESETS", "EXPERIMENTS_1997",
@@ -39,13 +40,23 @@ def _build(defaults, overrides):
     return LSTM(**{**defaults, **overrides})
 
 
+def _check_blocks(n_blocks, cells_per_block, overrides):
+    """The 1997 family's sizes, by the names the caller wrote (``n_cells`` is derived from them)."""
+    check_int("n_blocks", n_blocks)
+    check_int("cells_per_block", cells_per_block)
+    if "n_cells" in overrides:
+        raise TypeError(f"n_cells={overrides['n_cells']!r} cannot be given here: the 1997 presets "
+                        f"have n_blocks * cells_per_block cells; change n_blocks or cells_per_block")
+
+
 def bias_staircase(start, step, n_blocks):
     r"""One bias per block, :math:`b_k = \text{start} + k\cdot\text{step}` for
     :math:`k = 0, \dots, n_b-1`: a list of ``n_blocks`` floats, the shape ``(nb,)`` of a gate
     bias ``b_i, b_f, b_o``. E.g. ``bias_staircase(-1, -1, 3)`` = ``[-1, -2, -3]`` (the 1997
     output-gate recipe) or ``bias_staircase(0.5, 0.5, 4)`` (the forget-gate biases of Gers et
     al. 2000)."""
-    return [float(start + k * step) for k in range(int(n_blocks))]
+    start, step = check_number("start", start), check_number("step", step)
+    return [float(start + k * step) for k in range(check_int("n_blocks", n_blocks))]
 
 
 # ---- the 1997 family ------------------------------------------------------------------------
@@ -71,6 +82,7 @@ def lstm_1997(n_in, n_blocks, cells_per_block=1, *, cell_bias=False, init_scale=
     ``W_z (H, I)``, ``R_z (H, U)``, ``b_z (H,)``; ``W_i, W_o (nb, I)``, ``R_i, R_o (nb, U)``,
     ``b_i, b_o (nb,)``; ``x (T, B, I)`` → ``y (T, B, H)``; state ``y, c (B, H)``, ``gates (B, 2 nb)``.
     """
+    _check_blocks(n_blocks, cells_per_block, overrides)
     return _build(dict(n_in=n_in, n_cells=n_blocks * cells_per_block,
                        cells_per_block=cells_per_block, input_gate=True, forget_gate=False,
                        output_gate=True, peepholes=False, g="g1997", h="h1997", recurrence="all",

@@ -40,9 +40,24 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
-from .validate import check_array, check_finite, check_finite_params
+from .validate import (as_float_dtype, check_array, check_finite, check_finite_params, check_int,
+                       check_number, check_seed)
 
-__all__ = ["Recurrent", "SequenceCache"]
+__all__ = ["Recurrent", "SequenceCache", "layer_args"]
+
+
+def layer_args(*, init_scale, seed, dtype, scale_none_ok=True, **sizes):
+    """Check the constructor arguments every recurrent layer has, by the names the caller wrote.
+
+    ``sizes`` : e.g. ``n_in=..., n_hidden=...``, each an int >= 1; ``init_scale`` : a finite
+    number >= 0 (or None where ``scale_none_ok``: the layer's default); ``seed`` : None or an
+    int >= 0; ``dtype`` : float32 or float64. Returns ``(*sizes as ints, init_scale, dtype)``
+    with ``init_scale`` as given (it goes into ``config``) and ``dtype`` a NumPy dtype.
+    """
+    ints = tuple(check_int(name, v) for name, v in sizes.items())
+    check_number("init_scale", init_scale, minimum=0, none_ok=scale_none_ok)
+    check_seed("seed", seed)
+    return (*ints, init_scale, as_float_dtype("dtype", dtype))
 
 
 @dataclass
@@ -71,9 +86,7 @@ class Recurrent:
     # ---- parameters ------------------------------------------------------------------------
     def _allocate(self, shapes: dict, xp, dtype):
         """One contiguous buffer ``flat`` holding every parameter; ``params`` are views into it."""
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        dtype = as_float_dtype("dtype", dtype)
         sizes = {k: int(np.prod(s)) for k, s in shapes.items()}
         self.flat = xp.zeros(sum(sizes.values()), dtype=dtype)
         self._xp = backend.get_array_module(self.flat)
@@ -125,7 +138,7 @@ class Recurrent:
     def to(self, backend_name=None, dtype=None):
         """A copy of the layer on another backend and/or dtype (same configuration and values)."""
         xp = backend.get_backend(backend_name) if backend_name is not None else self.xp
-        dtype = np.dtype(dtype) if dtype is not None else self.dtype
+        dtype = as_float_dtype("dtype", dtype) if dtype is not None else self.dtype
         clone = type(self)(**{**self.config, "dtype": dtype.name, "backend": backend.backend_name(xp)})
         clone.flat[...] = xp.asarray(backend.to_numpy(self.flat).astype(dtype))
         return clone
@@ -133,6 +146,7 @@ class Recurrent:
     # ---- state -----------------------------------------------------------------------------
     def state_shapes(self, batch: int) -> tuple:
         """Shapes of the state arrays for a batch of ``batch`` sequences."""
+        batch = check_int("batch", batch)
         return tuple((batch, n) for n in self.state_sizes)
 
     def init_state(self, batch: int) -> tuple:

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import backend as _backend
 from .functional import activation as activation_fn
-from .recurrent import Recurrent
+from .recurrent import Recurrent, layer_args
 
 __all__ = ["RNN"]
 
@@ -54,9 +54,8 @@ class RNN(Recurrent):
                  dtype="float64", backend=None):
         if activation not in ("tanh", "sigmoid"):
             raise ValueError(f"activation={activation!r} is not supported by RNN; expected 'tanh' or 'sigmoid'")
-        for name, v in (("n_in", n_in), ("n_hidden", n_hidden)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        n_in, n_hidden, init_scale, dtype = layer_args(n_in=n_in, n_hidden=n_hidden,
+                                                       init_scale=init_scale, seed=seed, dtype=dtype)
         xp = _backend.get_backend(backend)
         self.n_in, self.n_hidden, self.n_out = int(n_in), int(n_hidden), int(n_hidden)
         self.state_sizes = (self.n_hidden,)

@@ -107,11 +107,9 @@ block's gate weights), as in the paper; BPTT instead stores :math:`O(T\,B\,G)` a
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .functional import activation
 from .lstm import LSTM
-from .validate import check_array, check_finite, check_finite_params
+from .validate import check_array, check_finite, check_finite_params, check_int
 
 __all__ = ["TruncatedRTRL", "sequence_gradient"]
 
@@ -154,7 +152,8 @@ class TruncatedRTRL:
 
     def __init__(self, layer):
         if not isinstance(layer, LSTM):
-            raise TypeError(f"TruncatedRTRL needs a minilstm.lstm.LSTM layer, got {type(layer).__name__}")
+            raise TypeError(f"layer must be a minilstm.lstm.LSTM layer (any preset) for TruncatedRTRL, "
+                            f"got {type(layer).__name__}")
         self.layer = layer
         H, I, U = layer.n_cells, layer.n_in, layer.U
         self.H, self.I, self.U = H, I, U
@@ -188,9 +187,7 @@ class TruncatedRTRL:
         still start at 0, since an initial state does not depend on the weights.
         """
         layer, xp = self.layer, self.xp
-        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ValueError(f"batch must be a positive int, got {batch!r}")
-        B = self.batch = int(batch)
+        B = self.batch = check_int("batch", batch)
         check_finite_params(layer.params, layer.flat)        # once per sequence, not per step
         if state is None:
             self.state = layer.init_state(B)
@@ -363,9 +360,10 @@ def sequence_gradient(layer, x, dy, state=None, *, return_y=False, chunk=64):
     -------
     grads : dict with exactly the keys of ``layer.params`` (and ``y`` first with ``return_y``).
     """
+    if not isinstance(layer, LSTM):
+        raise TypeError(f"layer must be a minilstm.lstm.LSTM layer (any preset), got {type(layer).__name__}")
+    check_int("chunk", chunk)
     xp = layer.xp
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
     check_array("x", x, ndim=3, xp=xp)
     check_array("x", x, shape=(None, None, layer.n_in), dtype=layer.dtype)
     T, B = x.shape[:2]

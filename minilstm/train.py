@@ -26,9 +26,11 @@ import numpy as np
 
 from .guard import DivergenceGuard, default_check_every
 from .losses import check_target
+from .lstm import LSTM
 from .optim import clip_grad_norm, global_norm
 from .rtrl1997 import TruncatedRTRL
-from .validate import check_finite, deferred_value_checks
+from .validate import (check_bool, check_callable, check_choice, check_finite, check_int,
+                       check_number, deferred_value_checks)
 
 __all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress"]
 
@@ -158,10 +160,42 @@ class Progress:
 
 
 # ---- what both loops share ---------------------------------------------------------------------
-def _batch(model, batch):
-    """Move one ``(x, target, mask)`` from the data to the model's backend. Host arrays are
-    checked here, where it costs no device read: NaN or inf in ``x``, the loss's target values."""
+# ---- the arguments, checked where they enter ---------------------------------------------------
+def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, eval_every, stop,
+                    progress, check_every):
+    """Refuse what :func:`fit` and :func:`fit_online` cannot train with, naming the argument."""
+    missing = [a for a in ("params", "loss", "backward", "xp") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"model must be a minilstm SequenceModel (with params, loss, backward, xp), "
+                        f"got {type(model).__name__} without {', '.join(missing)}")
+    check_callable("data", data, "data(i) -> (x, target, mask)")
+    own = getattr(optimizer, "params", None)
+    if not callable(getattr(optimizer, "step", None)) or not isinstance(own, dict):
+        raise TypeError(f"optimizer must be a minilstm.optim optimizer (SGD, Momentum, Adam) built "
+                        f"on model.params, got {type(optimizer).__name__}")
+    if own.keys() != model.params.keys() or any(own[k] is not v for k, v in model.params.items()):
+        raise ValueError("optimizer must be built on model.params (the same arrays), e.g. "
+                         "optim.Adam(model.params, lr=0.01); it updates other arrays, so the model "
+                         "would not learn")
+    check_int(count_name, count)
+    check_number("clip", clip, above=0, none_ok=True)
+    check_callable("evaluate", evaluate, "evaluate(model) -> dict", none_ok=True)
+    check_int("eval_every", eval_every)
+    check_callable("stop", stop, "stop(metrics) -> bool", none_ok=True)
+    check_bool("progress", progress)
+    if check_every is not None:
+        check_int("check_every", check_every)
+
+
+def _batch(model, data, i):
+    """``data(i)`` as ``(x, target, mask)`` on the model's backend (host arrays moved explicitly).
+    Host arrays are checked here, where it costs no device read: NaN or inf in ``x``, the loss's
+    target values."""
     xp = model.xp
+    batch = data(i)
+    if not isinstance(batch, (tuple, list)) or len(batch) != 3:
+        raise TypeError(f"data({i}) must return a tuple (x, target, mask) (mask may be None), got "
+                        f"{type(batch).__name__}{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}")
     x, target, mask = batch
     if isinstance(x, np.ndarray):
         check_finite("x", x)
@@ -223,6 +257,8 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     Device reads: none inside an update; one per read of the guard (every ``check_every``
     updates, at each evaluation and at the end).
     """
+    _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
+                    progress, check_every)
     history = History()
     bar = Progress(steps, desc, "updates", enabled=progress)
     guard = _guard(model, optimizer, check_every)
@@ -239,7 +275,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
 
     try:
         for step in range(steps):
-            x, target, mask = _batch(model, data(step))
+            x, target, mask = _batch(model, data, step)
             with deferred_value_checks():
                 loss, _, cache, da_out = model.loss(x, target, mask, as_array=True)
                 grads = model.backward(da_out, cache)
@@ -299,8 +335,12 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
 
     Device reads: none per time step; one per read of the guard.
     """
-    if update not in ("step", "sequence"):
-        raise ValueError(f"update must be 'step' or 'sequence', got {update!r}")
+    check_choice("update", update, ("step", "sequence"))
+    _check_fit_args(model, data, optimizer, "sequences", sequences, clip, evaluate, eval_every,
+                    stop, progress, check_every)
+    if not isinstance(getattr(model, "core", None), LSTM):
+        raise TypeError(f"model.core must be an LSTM (any preset) for the 1997 rule, got "
+                        f"{type(getattr(model, 'core', None)).__name__}; train other layers with fit")
     rule = TruncatedRTRL(model.core)
     history = History()
     bar = Progress(sequences, desc, "sequences", enabled=progress)
@@ -321,7 +361,7 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
     n_updates = 0
     try:
         for n in range(sequences):
-            x, target, mask = _batch(model, data(n))
+            x, target, mask = _batch(model, data, n)
             total, seq_loss = None, None
             with deferred_value_checks():
                 rule.reset(x.shape[1])

@@ -11,6 +11,8 @@ backends read no data and always run.
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import threading
 
 import numpy as np
@@ -18,7 +20,9 @@ import numpy as np
 from .backend import BackendError, backend_name, get_array_module
 
 __all__ = ["check_array", "check_finite", "check_finite_params", "first_nonfinite",
-           "check_float_dtype", "check_same_backend", "deferred_value_checks", "values_deferred"]
+           "check_float_dtype", "check_same_backend", "check_int", "check_number", "check_bool",
+           "check_choice", "check_seed", "check_callable", "as_float_dtype",
+           "deferred_value_checks", "values_deferred"]
 
 _state = threading.local()
 
@@ -55,6 +59,17 @@ def check_float_dtype(name: str, a, dtype=None):
     if dtype is not None and dt != np.dtype(dtype):
         raise TypeError(f"{name} has dtype {dt} but the layer's parameters are {np.dtype(dtype)}; "
                         f"convert it with .astype({np.dtype(dtype).name})")
+
+
+def as_float_dtype(name: str, dtype) -> np.dtype:
+    """The argument ``dtype`` (a name, a NumPy type or dtype) as ``float32`` or ``float64``; else a TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got {dtype if dt is None else dt}")
+    return dt
 
 
 def check_array(name: str, a, *, ndim=None, shape=None, dtype=None, xp=None, finite=False):
@@ -132,3 +147,94 @@ def check_same_backend(**arrays):
         raise TypeError("arrays from different backends: " +
                         "; ".join(f"{', '.join(v)} on {k}" for k, v in seen.items()))
     return next(iter(seen), None)
+
+
+# ---- scalars: one helper per kind of check ------------------------------------------------------
+# Policy: a value of the wrong *type* (a string, a list, None where a number is needed) is a
+# TypeError; a value of the right type but the wrong kind or range (2.5 for an int, -1 for a
+# size, NaN) is a ValueError. ``bool`` is never accepted as a number.
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value, minimum: int | None = 1, maximum: int | None = None) -> int:
+    """``value`` must be an int (Python or NumPy, not bool) in ``[minimum, maximum]``; returns ``int``.
+
+    The default ``minimum=1`` is the check of a size (``n_in``, ``steps``, ``batch``); pass
+    ``minimum=0`` for a count or a seed, ``None`` for no bound.
+    """
+    if not _is_real(value):
+        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    if not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value!r}")
+    return int(value)
+
+
+def check_number(name: str, value, *, minimum=None, above=None, maximum=None, below=None,
+                 none_ok: bool = False):
+    """``value`` must be a finite real number (not bool) with ``value >= minimum``,
+    ``value > above``, ``value <= maximum`` and ``value < below`` (each bound optional);
+    returns it as ``float``.
+    ``none_ok``: ``None`` is accepted and returned as is (an optional setting that is off)."""
+    if value is None and none_ok:
+        return None
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a finite number{' or None' if none_ok else ''}, "
+                        f"got {value!r} ({type(value).__name__})")
+    bounds = [f">= {minimum}" if minimum is not None else "", f"> {above}" if above is not None else "",
+              f"<= {maximum}" if maximum is not None else "", f"< {below}" if below is not None else ""]
+    wanted = " and ".join(b for b in bounds if b)
+    ok = math.isfinite(value) and (minimum is None or value >= minimum) \
+        and (above is None or value > above) and (maximum is None or value <= maximum) \
+        and (below is None or value < below)
+    if not ok:
+        raise ValueError(f"{name} must be a finite number{' ' + wanted if wanted else ''}, got {value!r}")
+    return float(value)
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` must be ``True`` or ``False`` (a NumPy bool too): ``'yes'`` or ``1`` is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
+def check_choice(name: str, value, choices):
+    """``value`` must be one of ``choices`` (compared with ``==``); returns it."""
+    try:
+        known = value in choices
+    except TypeError:                                   # e.g. an unhashable value and a dict
+        known = False
+    if not known:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_seed(name: str, value, *, generator: bool = False, none_ok: bool = True):
+    """A seed: an int >= 0, ``None`` (fresh entropy) where ``none_ok``, and a
+    :class:`numpy.random.Generator` where ``generator``. Returns ``value`` unchanged."""
+    if value is None and none_ok:
+        return value
+    if generator and isinstance(value, np.random.Generator):
+        return value
+    if not _is_real(value):
+        wanted = "an int seed >= 0" + (", a numpy.random.Generator" if generator else "") \
+            + (" or None" if none_ok else "")
+        raise TypeError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")
+    check_int(name, value, minimum=0)
+    return value
+
+
+def check_callable(name: str, value, signature: str, none_ok: bool = False):
+    """``value`` must be callable (or None where ``none_ok``); ``signature`` says how it is called."""
+    if value is None and none_ok:
+        return value
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable {signature}"
+                        f"{' or None' if none_ok else ''}, got {type(value).__name__}")
+    return value

@@ -179,9 +179,9 @@ def test_backward_refuses_bad_dy_and_dstate(xp):
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="n_hidden must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="n_hidden must be an int >= 1, got 0"):
         GRU(3, 0)
-    with pytest.raises(ValueError, match="n_in must be a positive int, got 2.5"):
+    with pytest.raises(ValueError, match="n_in must be an int, got 2.5"):
         GRU(2.5, 3)
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         GRU(3, 4, dtype="int32")

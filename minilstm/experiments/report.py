@@ -28,6 +28,8 @@ import json
 import math
 from pathlib import Path
 
+from ..validate import check_int
+
 __all__ = ["wilson", "verdict", "load", "table", "is_paper_method"]
 
 #: the order of the experiments in tables: the paper's order, then the rest by name
@@ -38,10 +40,8 @@ ORDER = ("exp1_reber", "exp2a_long_lag", "exp2b_long_lag_random", "exp2c_very_lo
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple:
     """Wilson's 95% score interval ``(lo, hi)`` for k successes in n trials (module docstring)."""
-    if n <= 0:
-        raise ValueError(f"n must be a positive number of trials, got {n!r}")
-    if not 0 <= k <= n:
-        raise ValueError(f"k must be in 0..n = 0..{n}, got {k!r}")
+    n = check_int("n", n)                              # trials
+    k = check_int("k", k, 0, n)                        # successes
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

@@ -27,6 +27,7 @@ from ..tasks import DESCRIPTIONS, TASKS
 from ..train import Progress
 from ..online1997 import Stack1997
 from ..trials import TrialBatch
+from ..validate import check_int, check_number
 from .published import published_for
 from .registry import EXPERIMENTS, trial_seeds
 
@@ -42,6 +43,29 @@ class ExperimentError(ValueError):
 _NULLABLE = {"data_sets", "clip", "lr_half_life", "final_test_len", "mean_error_below", "input_gate_bias",
              "output_gate_bias"}
 """Settings that may be set to null (off)."""
+
+_NONNEGATIVE = {"data_seed", "max_wrong"}
+"""Numeric settings that may be 0. Every other setting whose default is a positive number must
+stay positive (a size, a rate, a count), and one whose default is an int must stay an int
+(except those of :data:`_FRACTIONAL`)."""
+
+_FRACTIONAL = {"period"}
+"""Settings with an int default that may be fractional (the period of the PFG task)."""
+
+
+def _check_setting(key, value, default):
+    """A ``--set`` value of a numeric setting, by the rules of :data:`_NONNEGATIVE`."""
+    try:
+        if key in _NONNEGATIVE:
+            check_int(f"--set {key}", value, minimum=0)
+        elif isinstance(default, int) and key not in _FRACTIONAL:
+            check_int(f"--set {key}", value, minimum=1 if default > 0 else None)
+        elif default > 0:
+            check_number(f"--set {key}", value, above=0)
+        else:
+            check_number(f"--set {key}", value)
+    except (TypeError, ValueError) as e:
+        raise ExperimentError(f"{e} (default {default!r})") from None
 
 
 def _parse_value(text):
@@ -69,6 +93,8 @@ def resolve_config(exp, overrides=None, backend_name="numpy"):
         if isinstance(default, (int, float)) and not isinstance(default, bool) \
                 and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ExperimentError(f"--set {key}={value!r}: expected a number like {default!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            _check_setting(key, value, default)
         if isinstance(default, list) and not isinstance(value, list):
             raise ExperimentError(f"--set {key}={value!r}: expected a JSON list like {default!r}")
         cfg[key] = value
@@ -92,12 +118,14 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
     exp = EXPERIMENTS[name]
     trials = exp.trials if trials is None else trials
     budget = exp.budget if budget is None else budget
-    for label, v, lo in (("trials", trials, 1), ("budget", budget, 1), ("seed", seed, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ExperimentError(f"{label} must be an integer >= {lo}, got {v!r}")
-    if trials_per_batch is not None and (not isinstance(trials_per_batch, (int, np.integer))
-                                         or trials_per_batch < 1):
-        raise ExperimentError(f"trials_per_batch must be an integer >= 1, got {trials_per_batch!r}")
+    try:
+        for label, v, lo in (("trials", trials, 1), ("budget", budget, 1), ("seed", seed, 0)):
+            check_int(label, v, lo)
+        if trials_per_batch is not None:
+            check_int("trials_per_batch", trials_per_batch)
+        check_number("time_limit", time_limit, above=0, none_ok=True)
+    except (TypeError, ValueError) as e:
+        raise ExperimentError(str(e)) from None
     try:
         backend.get_backend(backend_name)
     except backend.BackendError as e:
@@ -111,9 +139,12 @@ def run_experiment(name, *, trials=None, seed=0, backend_name="numpy", budget=No
         g_seeds = seeds[g0:g0 + group]
         streams = [trial_seeds(s) for s in g_seeds]
         t0 = time.perf_counter()
-        models = [exp.build(cfg, s) for s in streams]
-        tb = (Stack1997(models, lr=cfg["lr"], loss=exp.loss) if exp.engine == "stack"
-              else TrialBatch(models, loss=exp.loss))
+        try:                        # the settings build the nets, or say which does not
+            models = [exp.build(cfg, s) for s in streams]
+            tb = (Stack1997(models, lr=cfg["lr"], loss=exp.loss) if exp.engine == "stack"
+                  else TrialBatch(models, loss=exp.loss))
+        except (TypeError, ValueError) as e:
+            raise ExperimentError(f"{name} cannot build its nets with these settings: {e}") from None
         label = f"trials {g0}..{g0 + len(g_seeds) - 1}"
         shown = (Progress(budget, f"{name} {label}", exp.unit) if progress is True
                  else progress)
@@ -333,8 +364,17 @@ def _epilog():
             "--out results/exp4_adding.json")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose every error is one line on stderr and exit status 2 (the usage
+    block of argparse is left to ``--help``)."""
+
+    def error(self, message):
+        """Print ``PROG: error: MESSAGE (see --help)`` as one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see --help)\n")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m minilstm.experiments",
         description="Reproduce a paper experiment with many trials; write a JSON result and print "
                     "our numbers beside the paper's.",

@@ -6,10 +6,11 @@ different lengths are padded with zeros at the end to the longest one and masked
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..validate import check_choice, check_int, check_seed  # noqa: F401  (the task modules' checks)
 
 __all__ = ["Batch", "as_rng", "count_successive_correct"]
 
@@ -74,34 +75,8 @@ class Batch:
 
 
 def as_rng(rng) -> np.random.Generator:
-    """A :class:`numpy.random.Generator` from a Generator (returned as is) or an int seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"rng: expected a numpy Generator or a non-negative int seed, "
-                             f"got {rng!r}")
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng: expected a numpy.random.Generator or an int seed, got {rng!r} "
-                     f"({type(rng).__name__})")
-
-
-def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` must be an int (not bool) in ``[minimum, maximum]``; returns it as ``int``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise ValueError(f"{name}: expected an int, got {value!r} ({type(value).__name__})")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name}: expected an int <= {maximum}, got {value!r}")
-    return int(value)
-
-
-def check_choice(name: str, value, choices):
-    """``value`` must be one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
-    return value
+    """A :class:`numpy.random.Generator` from a Generator (returned as is) or an int seed >= 0."""
+    return np.random.default_rng(check_seed("rng", rng, generator=True, none_ok=False))
 
 
 def check_dtype(dtype) -> np.dtype:

@@ -30,10 +30,9 @@ error or after 100 correct spike delays, and a test counts 1000 in a row.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ..validate import check_number
 from ._common import (Batch, as_rng, check_choice, check_dtype, check_int, check_outputs,
                       check_task, count_successive_correct)
 
@@ -118,8 +117,7 @@ def pfg(batch_size: int, rng, *, period: float = 10, shape: str = "cos", n_perio
     ``rng`` is accepted for the common signature.
     """
     batch_size = check_int("batch_size", batch_size, 1)
-    if not isinstance(period, numbers.Real) or isinstance(period, bool) or not period >= 2:
-        raise ValueError(f"period: expected a number >= 2 (steps per period), got {period!r}")
+    check_number("period", period, minimum=2)          # steps per period, may be fractional
     check_choice("shape", shape, SHAPES)
     n_periods = check_int("n_periods", n_periods, 1)
     as_rng(rng)

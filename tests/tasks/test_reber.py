@@ -137,7 +137,7 @@ def test_reproducible_and_rng_forms():
 def test_bad_input():
     with pytest.raises(ValueError, match="batch_size"):
         R.embedded_reber(0, rng=0)
-    with pytest.raises(ValueError, match="rng"):
+    with pytest.raises(TypeError, match="rng"):
         R.embedded_reber(2, rng="seed")
     with pytest.raises(ValueError, match="dtype"):
         R.embedded_reber(2, rng=0, dtype=np.int64)
