@@ -91,6 +91,7 @@ from .layers import softmax
 from .lstm import LSTM
 from .model import SequenceModel
 from .rnn import RNN
+from .validate import deferred_value_checks
 
 __all__ = ["TrialBatch", "axis_kinds", "widen_core", "LOSSES", "sigmoid_mse", "select"]
 
@@ -103,13 +104,13 @@ def select(mask, a):
 
 
 # ---- losses, with the outputs' nonlinearity ----------------------------------------------------
-def sigmoid_mse(a, target, mask=None):
+def sigmoid_mse(a, target, mask=None, *, as_array=False):
     r"""Logistic output units with squared error, the 1997 paper's output layer and error:
 
     .. math:: \hat y = \sigma(a), \quad L = \frac1B \sum_{t,b\in\text{mask}} \sum_k \tfrac12 (\hat y - y)^2,
               \quad \frac{\partial L}{\partial a} = m\,(\hat y - y)\,\hat y(1-\hat y)/B.
 
-    Returns ``(loss, da)`` like :mod:`minilstm.losses`.
+    Returns ``(loss, da)`` like :mod:`minilstm.losses` (``as_array``: the loss as a 0-d array).
     """
     xp = _backend.get_array_module(a)
     yhat = sigmoid(a)
@@ -117,7 +118,7 @@ def sigmoid_mse(a, target, mask=None):
     if mask is not None:
         err *= mask[..., None].astype(a.dtype)
     B = a.shape[-2]
-    loss = 0.5 * float(xp.sum(err * err)) / B
+    loss = _losses._total(0.5, xp.sum(err * err), B, as_array)
     return loss, err * yhat * (1.0 - yhat) / B
 
 
@@ -329,9 +330,21 @@ class TrialBatch:
         another's and trials stay independent.
         """
         xp = self.xp
-        for k in np.flatnonzero(self.active):
+        active = np.flatnonzero(self.active)
+        if len(active) == 0:
+            return
+        sums = []                                 # Σ_arrays Σ g² per trial, on the device
+        for k in active:
             tm = self.trial_mask(k)
-            norm = float(sum(float(xp.sum(select(tm[n], g) ** 2)) for n, g in grads.items())) ** 0.5
+            parts = [xp.sum(select(tm[n], g) ** 2).astype(xp.float64) for n, g in grads.items()]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part
+            sums.append(total)
+        sums = _backend.to_numpy(xp.stack(sums))      # one read for all trials
+        for k, sq in zip(active, sums.tolist()):
+            tm = self.trial_mask(k)
+            norm = sq ** 0.5
             if norm > max_norm:
                 for n, g in grads.items():
                     g -= (1.0 - max_norm / norm) * select(tm[n], g)
@@ -398,14 +411,16 @@ class TrialBatch:
         gradient of the *sum* of the trials' losses.
         """
         xp, O = self.xp, self.n_out
-        a_out, cache = self.model.forward(x, state)
-        losses = np.zeros(self.K)
-        parts = []
-        for k in range(self.K):
-            sl = slice(k * O, (k + 1) * O)
-            m = None if mask is None else xp.asarray(mask[:, :, k])
-            losses[k], d = self._loss(a_out[..., sl], target[..., sl], m)
-            parts.append(d)
+        losses, parts = [], []
+        with deferred_value_checks():           # NaN/inf: found by step() in the weights
+            a_out, cache = self.model.forward(x, state)
+            for k in range(self.K):
+                sl = slice(k * O, (k + 1) * O)
+                m = None if mask is None else xp.asarray(mask[:, :, k])
+                loss, d = self._loss(a_out[..., sl], target[..., sl], m, as_array=True)
+                losses.append(loss)
+                parts.append(d)
+        losses = _backend.to_numpy(xp.stack(losses))   # one read for the K losses
         return losses, a_out, cache, xp.concatenate(parts, axis=-1)
 
     def mask_grads(self, grads):
@@ -416,8 +431,9 @@ class TrialBatch:
         return grads
 
     def backward(self, da_out, cache):
-        """Gradients of the wide model, masked (:meth:`mask_grads`)."""
-        return self.mask_grads(self.model.backward(da_out, cache))
+        """Gradients of the wide model, masked (:meth:`mask_grads`); no value is read."""
+        with deferred_value_checks():
+            return self.mask_grads(self.model.backward(da_out, cache))
 
     # ---- updates ----------------------------------------------------------------------------------
     def step(self, optimizer, grads):
@@ -439,7 +455,7 @@ class TrialBatch:
         """The active trials with a NaN or inf among their entries of ``arrays`` (a dict with
         the names and shapes of ``params``)."""
         xp = self.xp
-        if all(bool(xp.isfinite(a).all()) for a in arrays.values()):
+        if bool(xp.stack([xp.isfinite(a).all() for a in arrays.values()]).all()):   # one read
             return []
         return [int(k) for k in np.flatnonzero(self.active)
                 if not all(bool(xp.isfinite(select(self.trial_mask(k)[n], a)).all())

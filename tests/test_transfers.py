@@ -10,7 +10,8 @@ stated constant:
 * the 1997 rule: 1 per sequence (the parameters, at ``reset``), 0 per step; the trial stack
   (``Stack1997``): 0 per step;
 * ``fit``: one read per ``check_every`` updates (and at the end); ``fit_online``: one read per
-  sequence, plus one per ``check_every`` updates within it.
+  sequence, plus one per ``check_every`` updates within it;
+* the trial-batch engine of the BPTT experiments (``TrialBatch``): 3 per update.
 """
 import numpy as np
 import pytest
@@ -130,3 +131,20 @@ def test_fit_reads_once_per_check_whatever_the_length(clip):
                     check_every=check_every)
             counts.append(seen.total)
     assert counts == [1, 4, 2] * 2, counts                    # None: every 100 (and at the end)
+
+
+def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length():
+    """The BPTT experiments' engine (minilstm.trials.TrialBatch, here the Elman adding run):
+    per update one read of the K losses, one of the weights' finiteness and one of the outputs
+    for the success criterion; nothing grows with T."""
+    from minilstm.experiments.runner import run_experiment
+    counts = {}
+    for T in (20, 40):
+        for budget in (64, 128):                                   # 16 or 32 updates of batch 4
+            with strict.Transfers() as seen:
+                run_experiment("elman_adding", trials=2, budget=budget, backend_name="strict",
+                               overrides={"T": T, "n_test": 4, "batch": 4, "window": 1000,
+                                          "mean_error_below": None})
+            counts[T, budget] = seen.total
+    assert counts[20, 64] == counts[40, 64] and counts[20, 128] == counts[40, 128], counts
+    assert counts[20, 128] - counts[20, 64] == 3 * 16, counts
