@@ -174,7 +174,7 @@ def operations_per_step(name, K=10, steps=20):
 
 
 def cli_seconds(K, cwd):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MINILSTM_NO_REEXEC="1",
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                PYTHONPATH=str(cwd))
     cmd = [sys.executable, "-m", "minilstm.experiments", "exp1_reber", "--trials", str(K),
            "--budget", "3000", "--set", "check_every_steps=1000000", "--quiet", "--out",

@@ -296,13 +296,13 @@ def test_command_line_end_to_end(tmp_path):
     out = tmp_path / "r.json"
     # The default thread count is under test: the caller's choice (make exports one) must not leak in.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                        "MINILSTM_NO_REEXEC")}
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     proc = subprocess.run([sys.executable, "-m", "minilstm.experiments", "exp4_adding", "--trials",
                            "1", "--budget", "32", "--set", "n_test=8", "--set", "T=20", "--out",
                            str(out), "--progress"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "paper" in proc.stdout and "trials 0..0" in proc.stderr
+    assert proc.stderr.startswith("python -m minilstm.experiments: restarting with one BLAS thread")
     assert json.loads(out.read_text())["versions"]["blas_threads"] == "1"
 
 
