@@ -23,8 +23,10 @@ signature and docstring (for classes, also their public methods and properties).
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import pkgutil
 import re
 import sys
 import textwrap
@@ -33,31 +35,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: (module, what the section is for), in the order of the layers of the package
-MODULES = [
-    ("minilstm.backend", "NumPy, CuPy or the strict stand-in: the one switch"),
-    ("minilstm.functional", "activations and their derivatives"),
-    ("minilstm.recurrent", "what every recurrent layer shares: parameters and the sequence loop"),
-    ("minilstm.lstm", "the configurable LSTM layer"),
-    ("minilstm.presets", "the historical configurations"),
-    ("minilstm.gru", "the gated recurrent unit"),
-    ("minilstm.rnn", "the Elman net"),
-    ("minilstm.layers", "the readout"),
-    ("minilstm.model", "a recurrent layer with a readout and a loss"),
-    ("minilstm.losses", "losses"),
-    ("minilstm.optim", "optimisers and gradient clipping"),
-    ("minilstm.guard", "the divergence guard, read every N updates"),
-    ("minilstm.train", "the fit loop"),
-    ("minilstm.gradcheck", "gradient checking"),
-    ("minilstm.analysis", "error flow and Jacobians"),
-    ("minilstm.rtrl1997", "the 1997 truncated learning rule"),
-    ("minilstm.online1997", "the 1997 rule for K trials on one array axis"),
-    ("minilstm.trials", "many trials as one batch (BPTT)"),
-    ("minilstm.tasks", "the papers' tasks and success criteria"),
-    ("minilstm.experiments", "reproducing the papers' experiments"),
-    ("minilstm.io", "checkpoints"),
-    ("minilstm.strict", "the strict stand-in for CuPy"),
-]
+def _internal_imports(path: Path, names: set) -> set:
+    """The top-level minilstm modules that the file(s) at ``path`` import (a package: all its files)."""
+    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    found = set()
+    for f in files:
+        depth = len(f.relative_to(ROOT / "minilstm").parts) - 1      # 0: minilstm/x.py
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 0 and (node.module or "").startswith("minilstm."):
+                    found.add(node.module.split(".")[1])
+                elif node.level == depth + 1:                       # relative to minilstm/
+                    if node.module:
+                        found.add(node.module.split(".")[0])
+                    else:
+                        found.update(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name.split(".")[1] for a in node.names
+                             if a.name.startswith("minilstm."))
+    return found & names
+
+
+def discover() -> list:
+    """Every public module and subpackage of minilstm, each after the modules it imports (so that
+    each uses only the ones above it), ties in alphabetical order. A new module needs no entry."""
+    import minilstm
+    names = {m.name for m in pkgutil.iter_modules(minilstm.__path__) if not m.name.startswith("_")}
+    deps = {}
+    for n in names:
+        path = ROOT / "minilstm" / n
+        deps[n] = _internal_imports(path if path.is_dir() else path.with_suffix(".py"), names) - {n}
+    order, left = [], set(names)
+    while left:
+        ready = sorted(n for n in left if not deps[n] & left) or sorted(left)[:1]   # cycle: break it
+        order.append(ready[0])
+        left.remove(ready[0])
+    return [f"minilstm.{n}" for n in order]
+
 
 HEADER = """\
 (api)=
@@ -268,9 +282,9 @@ def document(qualname: str, obj, depth: str) -> list[str]:
     return lines
 
 
-def module_section(modname: str, purpose: str) -> list[str]:
+def module_section(modname: str) -> list[str]:
     mod = importlib.import_module(modname)
-    lines = [f"## `{modname}`: {purpose}", ""]
+    lines = [f"## `{modname}`", ""]
     if mod.__doc__:
         lines += [convert(mod.__doc__), ""]
     names = getattr(mod, "__all__", [])
@@ -293,8 +307,8 @@ def module_section(modname: str, purpose: str) -> list[str]:
 def render() -> str:
     """The text of ``book/api.md`` as the docstrings make it today."""
     out = [HEADER]
-    for modname, purpose in MODULES:
-        out += module_section(modname, purpose)
+    for modname in discover():
+        out += module_section(modname)
     return "\n".join(out).rstrip() + "\n"
 
 
