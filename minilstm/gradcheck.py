@@ -147,7 +147,8 @@ class GradcheckReport(dict):
         return f"{head}):\n{rows}"
 
 
-def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "state")):
+def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "state"),
+              forward_kwargs=None):
     r"""Check ``layer.backward`` against central differences; returns a :class:`GradcheckReport`.
 
     Parameters
@@ -158,6 +159,10 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
         as the starting point of the state gradient).
     seed : for the random weights ``u``, ``v`` of the scalar E (see the module docstring).
     wrt : which gradients to check.
+    forward_kwargs : optional dict passed to every ``layer.forward`` call, e.g.
+        ``{"lengths": [5, 2]}`` for a variable-length batch, or a fixed dropout seed
+        ``{"rng": 0}`` for a :class:`~minilstm.stack.Stack` (E must be the same function of the
+        parameters at every call).
 
     The scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) + \sum_j \sum v_j \odot
     \text{state}_j(T)` with ``u`` of the shape of ``y (T, B, n_out)`` and ``v`` of the state's
@@ -170,7 +175,8 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     xp = layer.xp
     if state is None:
         state = layer.init_state(x.shape[1])
-    y, cache = layer.forward(x, state)
+    kw = dict(forward_kwargs or {})
+    y, cache = layer.forward(x, state, **kw)
     rng = np.random.default_rng(seed)
     u = xp.asarray(rng.standard_normal(y.shape).astype(layer.dtype))
     v = tuple(xp.asarray(rng.standard_normal(s.shape).astype(layer.dtype)) for s in cache.state)
@@ -183,7 +189,7 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     v64 = tuple(a.astype(np.float64) for a in v)
 
     def energy():
-        y_, c_ = ref.forward(x64, s64)
+        y_, c_ = ref.forward(x64, s64, **kw)
         e = float((u64 * y_).sum())
         return e + sum(float((a * b).sum()) for a, b in zip(v64, c_.state))
 
