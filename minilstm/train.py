@@ -206,7 +206,8 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     ----------
     data : callable ``data(step) -> (x, target, mask)``: ``x (T, B, I)``, ``target (T, B, K)``,
         ``mask (T, B)`` bool or None; host NumPy arrays are moved to the model's backend
-        (explicitly, with ``xp.asarray``).
+        (explicitly, with ``xp.asarray``). A fourth item, ``lengths (B,)``, makes it a
+        variable-length batch (see :meth:`~minilstm.model.SequenceModel.loss`).
     optimizer : from :mod:`minilstm.optim`, built on ``model.params``.
     clip : global gradient-norm threshold (Pascanu et al. 2013), or None.
     evaluate : optional ``evaluate(model) -> dict`` of metrics, called every ``eval_every`` updates
@@ -225,8 +226,9 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
             def fail(what):
                 return _diverged(bar, history, step, f"update {step}", what)
 
-            x, target, mask = (None if a is None else xp.asarray(a) for a in data(step))
-            loss, _, cache, da_out = model.loss(x, target, mask)
+            x, target, mask, *lengths = data(step)
+            x, target, mask = (None if a is None else xp.asarray(a) for a in (x, target, mask))
+            loss, _, cache, da_out = model.loss(x, target, mask, lengths=lengths[0] if lengths else None)
             if not math.isfinite(loss):
                 raise fail(f"the loss is {loss}")
             norm = _guarded_update(model, optimizer, model.backward(da_out, cache), clip, fail)

@@ -266,3 +266,18 @@ def test_progress_without_tqdm_prints_rate_and_eta_lines(capsys, monkeypatch):
 def test_unknown_loss_is_named():
     with pytest.raises(ValueError, match="loss='hinge' is not known"):
         SequenceModel(RNN(1, 2), 1, loss="hinge")
+
+
+def test_fit_passes_lengths_to_the_model():
+    """A fourth item of data(step), lengths (B,), makes the batch variable-length: the first
+    recorded loss is the model's loss with those lengths (padding neither read nor scored)."""
+    import minilstm
+    model = minilstm.SequenceModel(minilstm.GRU(2, 3, seed=0), 2, loss="mse", seed=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 3, 2)), rng.standard_normal((5, 3, 2))
+    lengths = np.array([5, 2, 3])
+    expected = model.loss(x, y, lengths=lengths)[0]
+    assert expected != model.loss(x, y)[0]
+    history = minilstm.train.fit(model, lambda step: (x, y, None, lengths),
+                                 minilstm.optim.SGD(model.params, lr=0.0), steps=1)
+    assert history.loss[0] == expected
