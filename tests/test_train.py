@@ -279,5 +279,5 @@ def test_fit_passes_lengths_to_the_model():
     expected = model.loss(x, y, lengths=lengths)[0]
     assert expected != model.loss(x, y)[0]
     history = minilstm.train.fit(model, lambda step: (x, y, None, lengths),
-                                 minilstm.optim.SGD(model.params, lr=0.0), steps=1)
+                                 minilstm.optim.SGD(model.params, lr=1e-3), steps=1)
     assert history.loss[0] == expected
