@@ -41,7 +41,12 @@ class CompositeCache:
 
 
 class Composite:
-    """Base class: named parts, their ``params`` under one flat dict, their states in one tuple.
+    r"""Base class: named parts, their ``params`` under one flat dict, their states in one tuple.
+
+    With parts :math:`1..K`: ``params`` :math:`= \bigcup_k \{k.\theta : \theta \in
+    \text{params}_k\}`, the state :math:`s = (s_1, \dots, s_K)` with each array ``(B, n)``, and
+    ``grads[k.θ]`` :math:`= \partial E/\partial\theta` of part k, given the error that reaches
+    its output (module docstring).
 
     Subclasses call :meth:`_set_parts` and define ``forward``, ``backward``, ``n_in``, ``n_out``
     and ``config``.
@@ -72,6 +77,7 @@ class Composite:
 
     @property
     def dtype(self):
+        """The parts' dtype (float32 or float64)."""
         return next(iter(self.parts.values())).dtype
 
     @property

@@ -38,13 +38,18 @@ def test_every_public_name_has_a_docstring():
 
 # ---- the numerics modules: equations and shapes ----------------------------------------------
 NUMERICS = ("rnn", "lstm", "gru", "rtrl1997", "online1997", "layers", "losses", "optim", "gradcheck", "analysis",
-            "functional", "presets", "model")
+            "functional", "presets", "model", "composite", "stack", "bidirectional", "embedding",
+            "sampling")
 
 #: names for which an equation or a shape does not make sense, each with its reason
 NO_EQUATION = {
+    "minilstm.model.ModelCache": "a container of the caches that backward needs; nothing to compute",
+    "minilstm.composite.CompositeCache": "a container of the parts' caches; nothing to compute",
+    "minilstm.composite.describe": "a layer's type name and config as JSON; nothing to compute",
     "minilstm.optim.check_finite_grads": "a check that names non-finite gradients; nothing to compute",
 }
 NO_SHAPES = {
+    "minilstm.composite.describe": "a layer's type name and config as JSON; no arrays",
     "minilstm.optim.check_finite_grads": "takes the grads dict as the layers give it, any shapes",
     "minilstm.analysis.critical_weight": "a scalar from a scalar (1/γ); no arrays",
 }
