@@ -37,7 +37,7 @@ import numpy as np
 
 from .backend import get_array_module
 from .composite import Composite, CompositeCache, describe
-from .recurrent import check_lengths
+from .recurrent import check_lengths, forward_part
 
 __all__ = ["Bidirectional", "reverse_sequences"]
 
@@ -116,8 +116,8 @@ class Bidirectional(Composite):
         T, B = x.shape[:2]
         lengths = check_lengths(lengths, T, B)
         s_f, s_b = self._split("state", state, B)
-        y_f, c_f = self.forward_layer.forward(x, s_f, lengths)
-        y_b, c_b = self.backward_layer.forward(reverse_sequences(x, lengths), s_b, lengths)
+        y_f, c_f = forward_part(self.forward_layer, x, s_f, lengths)
+        y_b, c_b = forward_part(self.backward_layer, reverse_sequences(x, lengths), s_b, lengths)
         y_b = reverse_sequences(y_b, lengths)
         if self.merge == "concat":
             y = self.xp.concatenate([y_f, y_b], axis=-1)

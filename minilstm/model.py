@@ -20,7 +20,7 @@ from __future__ import annotations
 from . import losses
 from .functional import sigmoid
 from .layers import Linear, softmax
-from .recurrent import check_lengths, valid_mask
+from .recurrent import check_lengths, forward_part, valid_mask
 
 __all__ = ["SequenceModel", "ModelCache", "LOSSES"]
 
@@ -110,7 +110,7 @@ class SequenceModel:
         emb_cache = None
         if self.embedding is not None:
             x, emb_cache = self.embedding.forward(x)
-        y, core_cache = self.core.forward(x, state, lengths)
+        y, core_cache = forward_part(self.core, x, state, lengths)
         a_out, readout_cache = self.readout.forward(y)
         return a_out, ModelCache(core_cache, readout_cache, emb_cache)
 

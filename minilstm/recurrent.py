@@ -59,7 +59,7 @@ import numpy as np
 from . import backend
 from .validate import check_array, check_finite, check_finite_params
 
-__all__ = ["Recurrent", "SequenceCache", "check_lengths", "check_states", "valid_mask"]
+__all__ = ["Recurrent", "SequenceCache", "check_lengths", "check_states", "forward_part", "valid_mask"]
 
 
 def check_lengths(lengths, T: int, B: int):
@@ -92,6 +92,13 @@ def check_states(what: str, state, names, shapes, dtype, xp) -> tuple:
     for name, s, shape in zip(names, state, shapes):
         check_array(f"{what}[{name!r}]", s, shape=tuple(shape), dtype=dtype, xp=xp, finite=True)
     return tuple(state)
+
+
+def forward_part(layer, x, state, lengths):
+    """``layer.forward(x, state)``, with ``lengths`` only when there are any: composites and
+    models pass it on this way, so that a part whose ``forward`` takes no ``lengths`` (a
+    hand-written layer, say) still works in full-length batches."""
+    return layer.forward(x, state) if lengths is None else layer.forward(x, state, lengths)
 
 
 def valid_mask(lengths, T: int, xp=np):

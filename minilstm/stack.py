@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from . import backend
 from .composite import Composite, CompositeCache, describe
-from .recurrent import check_lengths
+from .recurrent import check_lengths, forward_part
 
 __all__ = ["Stack"]
 
@@ -108,7 +108,7 @@ class Stack(Composite):
         for l, layer in enumerate(self.layers):
             if l > 0 and masks[l - 1] is not None:
                 h = h * masks[l - 1]
-            h, cache = layer.forward(h, states[l], lengths)
+            h, cache = forward_part(layer, h, states[l], lengths)
             caches.append(cache)
         return h, CompositeCache(state=self._join(c.state for c in caches), parts=caches,
                                  extra={"masks": masks}, lengths=lengths)

@@ -2,7 +2,9 @@
 ``torch.nn.LSTM(num_layers=2, bidirectional=...)`` gives the same outputs, final states and
 gradients to 1e-10 in float64, with and without variable lengths (torch: packed sequences).
 
-Optional: skipped where torch is not installed (torch is never a dependency of minilstm)."""
+Optional: skipped where torch is not installed (torch is never a dependency of minilstm). To run
+it with a Python that has torch, NumPy and pytest:
+``PYTHONPATH=. python -m pytest tests/test_torch_peer.py -q -s`` (``-s`` prints the differences)."""
 import numpy as np
 import pytest
 
