@@ -12,7 +12,7 @@ output layer and error), softmax for ``"cross_entropy"``. The 1997 networks have
 cells' outputs :math:`y^c`, which is what ``core``'s ``y`` is.
 
 With an ``embedding`` (:class:`~minilstm.embedding.Embedding`) the input is integer tokens
-``(T, B)`` and the core reads :math:`E_{k(t)}`: a language model is
+``(T, B)`` and the core reads :math:`C_{k(t)}`: a language model is
 ``SequenceModel(core, V, loss="cross_entropy", embedding=Embedding(V, D))``.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ class SequenceModel:
     the readout's uniform initialisation.
 
     embedding : optional :class:`~minilstm.embedding.Embedding` in front of the core; then ``x``
-    is integer tokens ``(T, B)`` and ``params`` has ``"embedding.E" (V, D)`` too.
+    is integer tokens ``(T, B)`` and ``params`` has ``"embedding.C" (V, D)`` too.
 
     ``params`` is a flat dict ``{"core.W_z": ..., "readout.W": ...}`` of the *same* arrays the
     layers hold, so an optimizer updating it in place trains the model. ``lengths`` (``(B,)``,

@@ -13,16 +13,16 @@ def test_lookup_and_repeated_tokens_accumulate(xp):
     emb = Embedding(5, 3, seed=0, backend=backend.backend_name(xp))
     tokens = np.array([[1, 1], [4, 1], [0, 4]])                     # token 1 three times, 4 twice
     x, cache = emb.forward(xp.asarray(tokens))
-    E = backend.to_numpy(emb.params["E"])
-    np.testing.assert_array_equal(backend.to_numpy(x), E[tokens])
+    C = backend.to_numpy(emb.params["C"])
+    np.testing.assert_array_equal(backend.to_numpy(x), C[tokens])
     dx = np.random.default_rng(0).standard_normal((3, 2, 3))
     _, grads = emb.backward(xp.asarray(dx), cache)
     expected = np.zeros((5, 3))
     for t in range(3):
         for b in range(2):
             expected[tokens[t, b]] += dx[t, b]                       # one position at a time
-    np.testing.assert_allclose(backend.to_numpy(grads["E"]), expected, rtol=1e-14)
-    assert not backend.to_numpy(grads["E"])[[2, 3]].any()           # unseen tokens: no gradient
+    np.testing.assert_allclose(backend.to_numpy(grads["C"]), expected, rtol=1e-14)
+    assert not backend.to_numpy(grads["C"])[[2, 3]].any()           # unseen tokens: no gradient
 
 
 def test_gradcheck_of_a_language_model(xp):
@@ -35,7 +35,7 @@ def test_gradcheck_of_a_language_model(xp):
     target = xp.asarray(rng.integers(0, 5, (6, 2)))
     loss, _, cache, da = model.loss(tokens, target, lengths=[6, 4])
     grads = model.backward(da, cache)
-    assert set(grads) == set(model.params) and "embedding.E" in grads
+    assert set(grads) == set(model.params) and "embedding.C" in grads
     for k, p in model.params.items():
         num = numerical_gradient(lambda: model.loss(tokens, target, lengths=[6, 4])[0], p)
         assert relative_error(grads[k], num) < 1e-7, k
