@@ -2,7 +2,8 @@
 #
 #   make book            build the book into _build/html from the committed notebook outputs
 #   make book EXECUTE=1  the same, but re-execute every chapter during the build
-#   make test            unit tests, then nbval on every chapter, then a clean (-W) book build
+#   make test            unit tests, a student's install (pip install .) running the README's tour,
+#                        then nbval on every chapter, then a clean (-W) book build
 #   make outputs         re-execute the notebooks in place (NB=book/x.ipynb for one) and store outputs
 #   make venv            create .venv and install requirements.txt and minilstm (-e .)
 #   make clean           remove build outputs (keeps .venv); `make distclean` removes .venv too
@@ -59,10 +60,10 @@ define step
 	fi
 endef
 
-.PHONY: help venv book outputs test test-unit test-notebooks test-book clean distclean
+.PHONY: help venv book outputs test test-unit test-install test-notebooks test-book clean distclean
 
 help:
-	@sed -n '3,9p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 # ----------------------------------------------------------------------------- environment
 
@@ -127,26 +128,33 @@ CELL_TIMEOUT   := 120
 NOTEBOOK_TESTS := env -u MPLBACKEND $(NB_THREADS) $(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with book/sanitize.cfg \
                   --nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider
 BOOK_TEST      := $(JB) build $(JB_FLAGS) --all .
+# A fresh virtual environment, `pip install .` (not editable) into it, then the README's tour.
+INSTALL_TEST   := $(BIN)/python tests/check_install.py
 
 # In this order, stopping at the first failure:
 # (a) unit tests of the package, headless matplotlib;
-# (b) every chapter re-executed, each stored output compared with the fresh one (strict nbval);
-# (c) the whole book from scratch, where any Sphinx warning fails.
+# (b) the package installed as a student would (pip install . into a fresh venv), the README's tour;
+# (c) every chapter re-executed, each stored output compared with the fresh one (strict nbval);
+# (d) the whole book from scratch, where any Sphinx warning fails.
 test: $(STAMP)
-	$(call step,[1/3] unit tests: pytest tests,$(UNIT_TESTS))
-	$(call step,[2/3] notebooks: pytest --nbval book/ (stored outputs must match a fresh run),$(NOTEBOOK_TESTS))
-	$(call step,[3/3] book: jupyter-book build $(JB_FLAGS) --all .,$(BOOK_TEST))
+	$(call step,[1/4] unit tests: pytest tests,$(UNIT_TESTS))
+	$(call step,[2/4] install: pip install . into a fresh venv and run the README's tour,$(INSTALL_TEST))
+	$(call step,[3/4] notebooks: pytest --nbval book/ (stored outputs must match a fresh run),$(NOTEBOOK_TESTS))
+	$(call step,[4/4] book: jupyter-book build $(JB_FLAGS) --all .,$(BOOK_TEST))
 	@printf '\n==> make test: all passed\n'
 
-# The three parts one at a time.
+# The four parts one at a time.
 test-unit: $(STAMP)
-	$(call step,[1/3] unit tests: pytest tests,$(UNIT_TESTS))
+	$(call step,[1/4] unit tests: pytest tests,$(UNIT_TESTS))
+
+test-install: $(STAMP)
+	$(call step,[2/4] install: pip install . into a fresh venv and run the README's tour,$(INSTALL_TEST))
 
 test-notebooks: $(STAMP)
-	$(call step,[2/3] notebooks: pytest --nbval book/ (stored outputs must match a fresh run),$(NOTEBOOK_TESTS))
+	$(call step,[3/4] notebooks: pytest --nbval book/ (stored outputs must match a fresh run),$(NOTEBOOK_TESTS))
 
 test-book: $(STAMP)
-	$(call step,[3/3] book: jupyter-book build $(JB_FLAGS) --all .,$(BOOK_TEST))
+	$(call step,[4/4] book: jupyter-book build $(JB_FLAGS) --all .,$(BOOK_TEST))
 
 # ----------------------------------------------------------------------------- cleaning
 

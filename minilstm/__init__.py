@@ -10,15 +10,23 @@ A ten-second tour::
     y, cache = layer.forward(x)                                    # y: (T, B, H)
     dx, grads = layer.backward(np.ones_like(y), cache)             # grads: the keys of layer.params
     print(minilstm.gradcheck(layer, x[:4, :2]).max_error)          # < 1e-7
+    deep = minilstm.Stack([minilstm.Bidirectional(minilstm.LSTM(7, 8, seed=1), minilstm.LSTM(7, 8, seed=2)),
+                           minilstm.GRU(16, 5, seed=3)], dropout=0.2, seed=0)
+    y, cache = deep.forward(x, lengths=[20, 13, 7, 20])          # padded steps: y = 0, no effect
 """
 from . import analysis, backend, functional, losses, optim, presets, tasks
+from .bidirectional import Bidirectional, reverse_sequences
 from .backend import get_array_module, get_backend, gpu_available, to_numpy
 from .gradcheck import gradcheck
 from .gru import GRU
+from .embedding import Embedding
 from .layers import Linear
 from .lstm import LSTM
 from .model import SequenceModel
+from .recurrent import valid_mask
 from .rnn import RNN
+from .sampling import CharVocab, sample
+from .stack import Stack
 from .rtrl1997 import TruncatedRTRL, sequence_gradient
 
 __version__ = "0.1.0"
@@ -26,4 +34,6 @@ __version__ = "0.1.0"
 __all__ = ["analysis", "backend", "functional", "losses", "optim", "presets", "tasks",
            "get_array_module", "get_backend", "gpu_available", "to_numpy", "gradcheck",
            "GRU", "Linear", "LSTM", "SequenceModel", "RNN",
-           "TruncatedRTRL", "sequence_gradient"]
+           "TruncatedRTRL", "sequence_gradient",
+           "Stack", "Bidirectional", "reverse_sequences", "Embedding", "valid_mask", "CharVocab",
+           "sample"]

@@ -152,7 +152,8 @@ class GradcheckReport(dict):
         return f"{head}):\n{rows}"
 
 
-def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "state")):
+def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "state"),
+              forward_kwargs=None):
     r"""Check ``layer.backward`` against central differences; returns a :class:`GradcheckReport`.
 
     Parameters
@@ -167,6 +168,10 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
         ``"state"`` (the initial state) and the layer's parameter names (e.g. ``"W_z"``); a
         single name may be given as a string. An unknown name is an error (a typo must not
         read as a passing check).
+    forward_kwargs : optional dict passed to every ``layer.forward`` call, e.g.
+        ``{"lengths": [5, 2]}`` for a variable-length batch, or a fixed dropout seed
+        ``{"rng": 0}`` for a :class:`~minilstm.stack.Stack` (E must be the same function of the
+        parameters at every call).
 
     The scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) + \sum_j \sum v_j \odot
     \text{state}_j(T)` with ``u`` of the shape of ``y (T, B, n_out)`` and ``v`` of the state's
@@ -181,7 +186,8 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     xp = layer.xp
     if state is None:
         state = layer.init_state(x.shape[1])
-    y, cache = layer.forward(x, state)
+    kw = dict(forward_kwargs or {})
+    y, cache = layer.forward(x, state, **kw)
     rng = np.random.default_rng(seed)
     u = xp.asarray(rng.standard_normal(y.shape).astype(layer.dtype))
     v = tuple(xp.asarray(rng.standard_normal(s.shape).astype(layer.dtype)) for s in cache.state)
@@ -194,7 +200,7 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     v64 = tuple(a.astype(np.float64) for a in v)
 
     def energy():
-        y_, c_ = ref.forward(x64, s64)
+        y_, c_ = ref.forward(x64, s64, **kw)
         e = float((u64 * y_).sum())
         return e + sum(float((a * b).sum()) for a, b in zip(v64, c_.state))
 
@@ -210,7 +216,7 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
     return report
 
 
-_LAYER_API = ("params", "forward", "backward", "init_state", "state_names", "to", "xp", "dtype")
+_LAYER_API = ("params", "forward", "backward", "init_state", "state_names", "xp", "dtype")
 
 
 def _check_gradcheck_args(layer, x, eps, wrt) -> tuple:
@@ -222,6 +228,9 @@ def _check_gradcheck_args(layer, x, eps, wrt) -> tuple:
         raise TypeError(f"layer must be a recurrent layer of minilstm (RNN, GRU, LSTM or a preset), with "
                         f"{', '.join(_LAYER_API)}; got {type(layer).__name__} without "
                         f"{', '.join(missing)}{hint}")
+    if layer.dtype != np.float64 and not hasattr(layer, "to"):
+        raise TypeError(f"layer is {np.dtype(layer.dtype).name} and {type(layer).__name__} has no "
+                        "to(dtype='float64') for the float64 reference; build it in float64")
     check_array("x", x, ndim=3, xp=layer.xp)
     check_number("eps", eps, above=0)
     names = (wrt,) if isinstance(wrt, str) else wrt

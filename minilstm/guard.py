@@ -57,8 +57,9 @@ class DivergenceGuard:
         self.labels: list = []
         self._grads = None
         core = getattr(model, "core", None)
-        if core is not None and hasattr(core, "flat") and hasattr(model, "readout"):
-            self._weights = [core.flat, *model.readout.params.values()]   # no array twice
+        if core is not None and hasattr(core, "flat"):                  # no array twice
+            self._weights = [core.flat] + [v for k, v in model.params.items()
+                                           if not k.startswith("core.")]
         else:
             self._weights = list(model.params.values())
         self._snapshot()

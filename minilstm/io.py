@@ -335,6 +335,11 @@ def _diff(expected, found, where):
             sub = f"{where}.{k}" if where else k
             out += _diff(expected.get(k, _ABSENT), found.get(k, _ABSENT), sub)
         return out
+    if isinstance(expected, list) and isinstance(found, list) and len(expected) == len(found):
+        out = []                                 # e.g. a Stack's layers: 'layers.1.config.n_in'
+        for k, (e, f) in enumerate(zip(expected, found)):
+            out += _diff(e, f, f"{where}.{k}" if where else str(k))
+        return out
     if expected is _ABSENT:
         return [f"{where}: not expected, found {found!r}"]
     if found is _ABSENT:
@@ -396,7 +401,8 @@ def load_into(model, path, *, optimizer=None) -> Checkpoint:
     :class:`~minilstm.model.SequenceModel` or a layer built with the checkpoint's preset. Checked
     first, each a :class:`CheckpointError` that names what differs:
 
-    * the configuration: every key of ``model.config`` (nested: ``core_config.peepholes``) must
+    * the configuration: every key of ``model.config`` (nested: ``core_config.peepholes``, and in
+      lists by position: ``core_config.layers.1.config.n_in`` for a stack) must
       equal the checkpoint's, except ``seed``, ``init_scale``, ``gate_bias_init`` and ``backend``;
     * the parameters: the same names, and each with the model's shape.
 

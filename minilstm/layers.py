@@ -127,12 +127,16 @@ class Linear:
         """
         self._check_input("x", x, self.n_in)
         check_finite_params(self.params)
-        W = self.params["W"]
+        return self.affine(x), x
+
+    def affine(self, x):
+        """``x @ W.T + b`` for ``x (..., n_in)`` → ``(..., n_out)``, without the checks of
+        :meth:`forward` (for one step of generation; :meth:`forward` computes through it)."""
         x2 = x.reshape(-1, self.n_in)                      # (T·B, n_in)
-        y2 = x2 @ W.T                                      # (T·B, n_out)
+        y2 = x2 @ self.params["W"].T                       # (T·B, n_out)
         if self.bias:
             y2 += self.params["b"]
-        return y2.reshape(x.shape[:-1] + (self.n_out,)), x
+        return y2.reshape(x.shape[:-1] + (self.n_out,))
 
     def backward(self, dy, cache):
         """Gradients from ``dy = ∂L/∂y`` (shape of ``y``): returns ``(dx, grads)``.

@@ -32,6 +32,23 @@ loop):
   the like) computed for all T steps at once before the loop.
 
 Both paths run the same step functions on the same formulas; the tests compare them.
+
+**Variable-length batches** (``lengths``). A batch may hold sequences of different lengths
+:math:`L_b \le T`, padded at the end. With the mask :math:`m_b(t) = [t < L_b]` (:func:`valid_mask`)
+the loop runs every step for the whole batch and then, for the padded rows only, undoes it:
+
+.. math::
+
+    \text{state}_b(t) = m_b(t)\,\text{step}(\text{state}_b(t-1), x_b(t))
+        + (1 - m_b(t))\,\text{state}_b(t-1), \qquad y_b(t) = 0 \text{ where } m_b(t) = 0,
+
+so the final state of sequence b is its state after step :math:`L_b - 1`. Backwards, at a padded
+step the error at the pre-activations is set to 0 and the state's error passes unchanged,
+:math:`\bar{\text{state}}_b(t-1) = \bar{\text{state}}_b(t)`: padded steps add nothing to any
+weight gradient, :math:`\partial E/\partial x_b(t) = 0` there, and the error of the final state
+reaches step :math:`L_b - 1` intact. The selection is a ``where`` on the device (the padded steps
+are known on the host from ``lengths``, so nothing is read back inside the loop); each batch row
+is computed on its own, so what the padded rows hold never reaches the valid ones.
 """
 from __future__ import annotations
 
@@ -43,7 +60,8 @@ from . import backend
 from .validate import (as_float_dtype, check_array, check_finite, check_finite_params, check_int,
                        check_number, check_seed)
 
-__all__ = ["Recurrent", "SequenceCache", "layer_args"]
+__all__ = ["Recurrent", "SequenceCache", "layer_args", "check_lengths", "check_states",
+           "forward_part", "valid_mask"]
 
 
 def layer_args(*, init_scale, seed, dtype, scale_none_ok=True, **sizes):
@@ -60,18 +78,71 @@ def layer_args(*, init_scale, seed, dtype, scale_none_ok=True, **sizes):
     return (*ints, init_scale, as_float_dtype("dtype", dtype))
 
 
+def check_lengths(lengths, T: int, B: int):
+    """``lengths`` as a host int array ``(B,)`` with every :math:`L_b` in ``[1, T]``, or None.
+
+    Accepts a list, a NumPy array or a device array (read back once, before any loop). The errors
+    name the argument, what was expected and what was received.
+    """
+    if lengths is None:
+        return None
+    L = backend.to_numpy(lengths) if hasattr(lengths, "shape") else np.asarray(lengths)
+    if L.dtype.kind not in "iu":
+        raise TypeError(f"lengths must be integers (one per sequence), got dtype {L.dtype}")
+    if L.shape != (B,):
+        raise ValueError(f"lengths must have shape ({B},) (one per sequence of the batch), "
+                         f"got {tuple(L.shape)}")
+    if L.min() < 1 or L.max() > T:
+        raise ValueError(f"lengths must lie in [1, T={T}], got values from {int(L.min())} "
+                         f"to {int(L.max())}")
+    return L.astype(np.int64)
+
+
+def check_states(what: str, state, names, shapes, dtype, xp) -> tuple:
+    """A state (or its error ``dstate``): a tuple of one array per name in ``names``, each of its
+    shape in ``shapes``, float ``dtype``, on ``xp`` and finite; errors name ``what[name]``."""
+    if not isinstance(state, (tuple, list)) or len(state) != len(names):
+        got = type(state).__name__ + (f" of length {len(state)}" if isinstance(state, (tuple, list)) else "")
+        raise ValueError(f"{what} must be a tuple of {len(names)} arrays {tuple(names)} with shapes "
+                         f"{tuple(tuple(s) for s in shapes)}, got {got}")
+    for name, s, shape in zip(names, state, shapes):
+        check_array(f"{what}[{name!r}]", s, shape=tuple(shape), dtype=dtype, xp=xp, finite=True)
+    return tuple(state)
+
+
+def forward_part(layer, x, state, lengths):
+    """``layer.forward(x, state)``, with ``lengths`` only when there are any: composites and
+    models pass it on this way, so that a part whose ``forward`` takes no ``lengths`` (a
+    hand-written layer, say) still works in full-length batches."""
+    return layer.forward(x, state) if lengths is None else layer.forward(x, state, lengths)
+
+
+def valid_mask(lengths, T: int, xp=np):
+    r"""The mask :math:`m_b(t) = [t < L_b]`: a bool array ``(T, B)`` on ``xp``, True at valid steps.
+
+    ``lengths``: host ints ``(B,)`` (see :func:`check_lengths`). This is also the ``mask`` that
+    the losses of :mod:`minilstm.losses` take to score only the valid steps.
+    """
+    L = np.asarray(lengths)
+    return xp.asarray(np.arange(T)[:, None] < L[None, :])
+
+
 @dataclass
 class SequenceCache:
     """What ``forward`` keeps for ``backward``.
 
     ``x`` the input ``(T, B, I)``; ``state0`` the initial state; ``state`` the final state (use it
-    to carry on with the next window); ``steps`` the per-step caches; ``extra`` layer-specific.
+    to carry on with the next window); ``steps`` the per-step caches; ``extra`` layer-specific;
+    ``lengths`` the host ``(B,)`` lengths or None; ``padded`` the device ``(T, B, 1)`` bool mask
+    :math:`1 - m_b(t)`, True at padded steps (None without ``lengths``).
     """
     x: object
     state0: tuple
     state: tuple
     steps: list
     extra: dict = field(default_factory=dict)
+    lengths: object = None
+    padded: object = None
 
 
 class Recurrent:
@@ -164,53 +235,78 @@ class Recurrent:
         B = x.shape[1]
         if state is None:
             return self.init_state(B)
-        if not isinstance(state, (tuple, list)) or len(state) != len(self.state_names):
-            raise ValueError(f"state must be a tuple of {len(self.state_names)} arrays "
-                             f"{self.state_names} with shapes {self.state_shapes(B)}, got "
-                             f"{type(state).__name__}{'' if not isinstance(state, (tuple, list)) else f' of length {len(state)}'}")
-        for name, s, shape in zip(self.state_names, state, self.state_shapes(B)):
-            check_array(f"state[{name!r}]", s, shape=shape, dtype=self.dtype, xp=self.xp, finite=True)
-        return tuple(state)
+        return check_states("state", state, self.state_names, self.state_shapes(B), self.dtype, self.xp)
 
     # ---- the shared sequence loop ----------------------------------------------------------
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, lengths=None):
         """Run the layer over a sequence batch.
 
         Parameters
         ----------
         x : array ``(T, B, n_in)``, float32/float64 like the parameters, on their backend.
         state : tuple of arrays ``(B, n)`` (see ``state_names``), or None for zeros.
+        lengths : optional ints ``(B,)``, :math:`1 \\le L_b \\le T`: sequence b is
+            ``x[:L_b, b]`` and the rest is padding (module docstring, *Variable-length batches*).
 
         Returns
         -------
         y : array ``(T, B, n_out)``. On the fast path it is the buffer that :meth:`backward`
-            reads too (no copy is made): copy it before changing it in place.
-        cache : :class:`SequenceCache` (``cache.state`` is the final state).
+            reads too (no copy is made): copy it before changing it in place. With ``lengths``
+            it is a new array, 0 at the padded steps.
+        cache : :class:`SequenceCache` (``cache.state`` is the final state: with ``lengths``,
+            each sequence's state after its own last valid step).
         """
         state0 = self._check_input(x, state)
+        lengths = check_lengths(lengths, *x.shape[:2])
+        return self._run(x, state0, lengths)
+
+    def step(self, x_t, state):
+        """One step ``x_t (B, n_in)`` → ``(y_t (B, n_out), state)``, without the input checks of
+        :meth:`forward` (which read a flag back from the device): for generating one step at a
+        time (:mod:`minilstm.sampling`). The same loop and formulas as :meth:`forward`."""
+        y, cache = self._run(x_t[None], tuple(state), None)
+        return y[0], cache.state
+
+    def _run(self, x, state0, lengths):
         T, B = x.shape[:2]
         a = self._project(x)                                   # (T, B, G): all steps at once
         steps, state, params = [], state0, self.params
+        padded, first_padded = None, T
+        if lengths is not None:
+            padded = self.xp.asarray(~valid_mask(lengths, T)[:, :, None])     # (T, B, 1)
+            first_padded = int(lengths.min())                  # host: steps from here hold padding
         buffers = self._sequence_buffers(a, state0)
+        if buffers is None:                                    # plain loop: each step allocates
+            y, extra, step_kwargs = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}, [{}] * T
+        else:                                                  # fast path: steps write into buffers
+            y, step_kwargs, extra = buffers
         with np.errstate(**self._loop_errstate()):
-            if buffers is None:                                # plain loop: each step allocates
-                y, extra = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}
-                for t in range(T):
-                    y[t], state, cache_t = self.step_forward(params, a[t], state)
-                    steps.append(cache_t)
-            else:                                              # fast path: steps write into buffers
-                y, step_kwargs, extra = buffers
-                for t in range(T):
-                    _, state, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
-                    steps.append(cache_t)
-        return y, SequenceCache(x=x, state0=state0, state=state, steps=steps, extra=extra)
+            for t in range(T):
+                y_t, new, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
+                if buffers is None:
+                    y[t] = y_t
+                if t >= first_padded:                          # padded rows keep their state
+                    new = self._keep_padded(new, state, padded[t])
+                state = new
+                steps.append(cache_t)
+        if padded is not None:
+            y = self.xp.where(padded, 0.0, y).astype(self.dtype, copy=False)
+        return y, SequenceCache(x=x, state0=state0, state=state, steps=steps, extra=extra,
+                                lengths=lengths, padded=padded)
+
+    def _keep_padded(self, new, old, padded_t):
+        """``new`` with the rows where ``padded_t (B, 1)`` is True set back to ``old`` (in place)."""
+        for n, o in zip(new, old):
+            self.xp.copyto(n, o, where=padded_t)
+        return new
 
     def backward(self, dy, cache: SequenceCache, dstate=None, return_dstate=False):
         """Backpropagation through time.
 
         Parameters
         ----------
-        dy : array ``(T, B, n_out)``, :math:`\\partial E/\\partial y(t)` from above at every step.
+        dy : array ``(T, B, n_out)``, :math:`\\partial E/\\partial y(t)` from above at every step
+            (what it holds at padded steps is ignored).
         cache : what :meth:`forward` returned.
         dstate : optional tuple like the state: :math:`\\partial E/\\partial\\,\\text{state}(T)`, the
             error arriving at the final state (from a later window in truncated BPTT).
@@ -218,8 +314,8 @@ class Recurrent:
 
         Returns
         -------
-        dx : ``(T, B, n_in)``; grads : dict with exactly the keys of ``params``;
-        and, with ``return_dstate``, the tuple ``dstate0``.
+        dx : ``(T, B, n_in)`` (0 at padded steps); grads : dict with exactly the keys of
+        ``params``; and, with ``return_dstate``, the tuple ``dstate0``.
         """
         xp, x = self.xp, cache.x
         T, B = x.shape[:2]
@@ -227,23 +323,24 @@ class Recurrent:
         if dstate is None:
             dstate = tuple(xp.zeros_like(s) for s in cache.state)
         else:
-            if len(dstate) != len(self.state_names):
-                raise ValueError(f"dstate must be a tuple of {len(self.state_names)} arrays {self.state_names}")
-            for name, d, s in zip(self.state_names, dstate, cache.state):
-                check_array(f"dstate[{name!r}]", d, shape=s.shape, dtype=self.dtype, xp=xp, finite=True)
-        params, steps = self.params, cache.steps
+            dstate = check_states("dstate", dstate, self.state_names, [s.shape for s in cache.state],
+                                  self.dtype, xp)
+        params, steps, padded = self.params, cache.steps, cache.padded
+        first_padded = T if cache.lengths is None else int(cache.lengths.min())
         buffers = self._backward_buffers(cache)
-        if buffers is None:                                    # plain loop
-            da = None
-            for t in range(T - 1, -1, -1):
-                da_t, dstate = self.step_backward(params, dy[t], dstate, steps[t])
-                if da is None:
-                    da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
+        da = None if buffers is None else buffers[0]
+        for t in range(T - 1, -1, -1):
+            kwargs = {} if buffers is None else buffers[1][t]
+            carried = tuple(d.copy() for d in dstate) if t >= first_padded else None
+            da_t, new = self.step_backward(params, dy[t], dstate, steps[t], **kwargs)
+            if da is None:                                     # plain loop
+                da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
+            if buffers is None:
                 da[t] = da_t
-        else:                                                  # fast path: writes da[t] in place
-            da, step_kwargs = buffers
-            for t in range(T - 1, -1, -1):
-                _, dstate = self.step_backward(params, dy[t], dstate, steps[t], **step_kwargs[t])
+            if carried is not None:                            # padded rows: no error at this
+                xp.copyto(da[t], 0.0, where=padded[t])         # step, the state's passes through
+                new = self._keep_padded(new, carried, padded[t])
+            dstate = new
         dx, grads = self._weight_grads(x, da, cache)
         assert set(grads) == set(self.params), "a layer's grads must have exactly the keys of params"
         return (dx, grads, tuple(dstate)) if return_dstate else (dx, grads)

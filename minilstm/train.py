@@ -187,21 +187,23 @@ def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, e
         check_int("check_every", check_every)
 
 
-def _batch(model, data, i):
-    """``data(i)`` as ``(x, target, mask)`` on the model's backend (host arrays moved explicitly).
-    Host arrays are checked here, where it costs no device read: NaN or inf in ``x``, the loss's
-    target values."""
+def _batch(model, data, i, lengths_ok=True):
+    """``data(i)`` as ``(x, target, mask, lengths)`` on the model's backend (host arrays moved
+    explicitly; ``lengths`` None unless a fourth item gave it). Host arrays are checked here,
+    where it costs no device read: NaN or inf in ``x``, the loss's target values."""
     xp = model.xp
     batch = data(i)
-    if not isinstance(batch, (tuple, list)) or len(batch) != 3:
-        raise TypeError(f"data({i}) must return a tuple (x, target, mask) (mask may be None), got "
+    sizes = (3, 4) if lengths_ok else (3,)
+    if not isinstance(batch, (tuple, list)) or len(batch) not in sizes:
+        want = "(x, target, mask) or (x, target, mask, lengths)" if lengths_ok else "(x, target, mask)"
+        raise TypeError(f"data({i}) must return a tuple {want} (mask may be None), got "
                         f"{type(batch).__name__}{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}")
-    x, target, mask = batch
+    x, target, mask, lengths = (*batch, None)[:4]
     if isinstance(x, np.ndarray):
         check_finite("x", x)
     if isinstance(target, np.ndarray) and (mask is None or isinstance(mask, np.ndarray)):
         check_target(model.loss_name, target, model.readout.n_out, mask)
-    return tuple(None if a is None else xp.asarray(a) for a in (x, target, mask))
+    return (*(None if a is None else xp.asarray(a) for a in (x, target, mask)), lengths)
 
 
 def _norm(grads, clip):
@@ -241,6 +243,8 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     data : callable ``data(step) -> (x, target, mask)``: ``x (T, B, I)``, ``target (T, B, K)``,
         ``mask (T, B)`` bool or None; host NumPy arrays are checked (NaN or inf in ``x``, the
         loss's target values) and moved to the model's backend (explicitly, with ``xp.asarray``).
+        A fourth item, ``lengths (B,)``, makes it a variable-length batch (see
+        :meth:`~minilstm.model.SequenceModel.loss`).
     optimizer : from :mod:`minilstm.optim`, built on ``model.params``.
     clip : global gradient-norm threshold (Pascanu et al. 2013), or None.
     evaluate : optional ``evaluate(model) -> dict`` of metrics, called every ``eval_every`` updates
@@ -275,9 +279,10 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
 
     try:
         for step in range(steps):
-            x, target, mask = _batch(model, data, step)
+            x, target, mask, lengths = _batch(model, data, step)
             with deferred_value_checks():
-                loss, _, cache, da_out = model.loss(x, target, mask, as_array=True)
+                loss, _, cache, da_out = model.loss(x, target, mask, lengths=lengths,
+                                                    as_array=True)
                 grads = model.backward(da_out, cache)
                 norm = _norm(grads, clip)
                 optimizer.step(grads)
@@ -361,7 +366,7 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
     n_updates = 0
     try:
         for n in range(sequences):
-            x, target, mask = _batch(model, data, n)
+            x, target, mask, _ = _batch(model, data, n, lengths_ok=False)
             total, seq_loss = None, None
             with deferred_value_checks():
                 rule.reset(x.shape[1])

@@ -57,9 +57,13 @@ NUMERICS = tuple(m.name for m in pkgutil.iter_modules(minilstm.__path__)
 
 #: names for which an equation or a shape does not make sense, each with its reason
 NO_EQUATION = {
+    "minilstm.model.ModelCache": "a container of the caches that backward needs; nothing to compute",
+    "minilstm.composite.CompositeCache": "a container of the parts' caches; nothing to compute",
+    "minilstm.composite.describe": "a layer's type name and config as JSON; nothing to compute",
     "minilstm.optim.check_finite_grads": "a check that names non-finite gradients; nothing to compute",
 }
 NO_SHAPES = {
+    "minilstm.composite.describe": "a layer's type name and config as JSON; no arrays",
     "minilstm.optim.check_finite_grads": "takes the grads dict as the layers give it, any shapes",
     "minilstm.analysis.critical_weight": "a scalar from a scalar (1/γ); no arrays",
 }

@@ -297,3 +297,18 @@ def test_the_guard_reads_change_no_number():
     assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
     for k in runs[0][2]:
         np.testing.assert_array_equal(runs[0][2][k], runs[1][2][k])
+
+
+def test_fit_passes_lengths_to_the_model():
+    """A fourth item of data(step), lengths (B,), makes the batch variable-length: the first
+    recorded loss is the model's loss with those lengths (padding neither read nor scored)."""
+    import minilstm
+    model = minilstm.SequenceModel(minilstm.GRU(2, 3, seed=0), 2, loss="mse", seed=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 3, 2)), rng.standard_normal((5, 3, 2))
+    lengths = np.array([5, 2, 3])
+    expected = model.loss(x, y, lengths=lengths)[0]
+    assert expected != model.loss(x, y)[0]
+    history = minilstm.train.fit(model, lambda step: (x, y, None, lengths),
+                                 minilstm.optim.SGD(model.params, lr=1e-3), steps=1)
+    assert history.loss[0] == expected
