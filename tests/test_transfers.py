@@ -148,3 +148,34 @@ def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length()
             counts[T, budget] = seen.total
     assert counts[20, 64] == counts[40, 64] and counts[20, 128] == counts[40, 128], counts
     assert counts[20, 128] - counts[20, 64] == 3 * 16, counts
+
+
+def test_composites_and_sampling_read_nothing_per_step():
+    """Stack and Bidirectional make their parts' entry checks (2 per part forward), with or
+    without lengths; sampling reads its prime's checks and the drawn tokens once, at the end."""
+    from minilstm.bidirectional import Bidirectional
+    from minilstm.embedding import Embedding
+    from minilstm.sampling import sample
+    from minilstm.stack import Stack
+    counts = []
+    for T in (10, 20):
+        stack = Stack([LSTM(3, 4, seed=0, backend="strict"), GRU(4, 5, seed=1, backend="strict")],
+                      dropout=0.2, seed=0)
+        bi = Bidirectional(LSTM(3, 4, seed=0, backend="strict"), RNN(3, 4, seed=1, backend="strict"))
+        x = xp.asarray(np.random.default_rng(0).standard_normal((T, 2, 3)))
+        row = []
+        for layer in (stack, bi):
+            with strict.Transfers() as fwd:
+                y, cache = layer.forward(x)
+            with strict.Transfers() as bwd:
+                layer.backward(xp.ones(y.shape), cache)
+            with strict.Transfers() as padded:
+                layer.forward(x, lengths=[T, 3])
+            row += [fwd.total, bwd.total, padded.total]
+        model = SequenceModel(LSTM(3, 4, seed=0, backend="strict"), 7, loss="cross_entropy",
+                              seed=1, embedding=Embedding(7, 3, seed=0, backend="strict"))
+        with strict.Transfers() as drawn:
+            sample(model, [1, 2], T, temperature=1.0, seed=0)
+        counts.append(row + [drawn.total, drawn.kinds.get("get", 0)])
+    assert counts[0] == counts[1], counts
+    assert counts[0][:6] == [4, 3, 4, 4, 3, 4] and counts[0][7] == 1, counts
