@@ -14,7 +14,8 @@ Chromium at two window widths, and prints what it finds:
   size at which matplotlib's default 10-point text appears on the page, in CSS pixels (a figure
   saved at 100 dpi shows 10 pt as 13.9 px at full size). Text smaller than the body text is hard
   to read; the body text size is printed for comparison. Figures with larger fonts than the
-  default (set in the chapter) read larger than this estimate.
+  default (set in the chapter) read larger than this estimate. A figure wider than the column
+  is shrunk to fit it, and all its text with it: the script counts those too.
 
 It needs only Chromium (Debian: ``apt-get install chromium``): it runs
 ``chromium --headless --dump-dom`` and reads the results that the added script writes into the
@@ -140,7 +141,8 @@ def main():
     if args.pages:
         pages = [p for p in pages if any(str(p.relative_to(build)).startswith(s) for s in args.pages)]
     results = {}
-    totals = {"wide_1280": 0, "equations_wide_390": 0, "equations_cut_390": 0, "small_figures": 0}
+    totals = {"wide_1280": 0, "equations_wide_390": 0, "equations_cut_390": 0, "small_figures": 0,
+              "shrunk_figures": 0, "figures": 0}
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "html"
         shutil.copytree(build, copy)
@@ -149,7 +151,9 @@ def main():
             target = copy / rel
             html = target.read_text(encoding="utf-8")
             target.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-            wide, narrow = measure(args.chromium, target, 1280), measure(args.chromium, target, 390)
+            wide, narrow = (next((r for r in (measure(args.chromium, target, width)
+                                              for _ in range(3)) if r), None)
+                            for width in (1280, 390))   # a loaded machine can miss; retry
             results[str(rel)] = {"1280": wide, "390": narrow}
             if wide is None or narrow is None:
                 print(f"{rel}: no measurement (the page did not finish loading)")
@@ -161,6 +165,8 @@ def main():
             totals["equations_cut_390"] += len(cut)
             totals["equations_wide_390"] += len(eqs)
             totals["small_figures"] += len(small)
+            totals["figures"] += len(wide["figures"])
+            totals["shrunk_figures"] += sum(f["shown"] < 0.95 * f["natural"] for f in wide["figures"])
             print(f"{rel}: column {wide['column']} px at 1280; {len(wide['wide'])} too wide; "
                   f"at 390 {len(eqs)} equations too wide, {len(cut)} of them cut off; {len(wide['figures'])} figures, "
                   f"{len(small)} with default text below the body's {wide['body_font']:g} px")
@@ -176,7 +182,8 @@ def main():
     print(f"\ntotal: {totals['wide_1280']} elements wider than the column at 1280 px, "
           f"{totals['equations_wide_390']} display equations wider than the column at 390 px "
           f"({totals['equations_cut_390']} of them cut off, the others scroll sideways), "
-          f"{totals['small_figures']} figures whose 10 pt text is below the body text size")
+          f"{totals['small_figures']} of {totals['figures']} figures whose 10 pt text would be below "
+          f"the body text size, {totals['shrunk_figures']} figures shrunk by more than 5% to fit the column")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
