@@ -94,6 +94,85 @@ UNDERLINE = re.compile(r"^\s*([-=~^])\1{2,}\s*$")
 TABLE_RULE = re.compile(r"^\s*=+(\s+=+)+\s*$")
 
 
+_OPEN, _CLOSE = "{([", "})]"
+_RELATION = re.compile(r"=|\\le\b|\\ge\b|\\approx|\\in\b|\\leftarrow|\\sim\b")
+
+
+def _top_level_split(tex: str, sep: str) -> list[str]:
+    """``tex`` split at ``sep`` where it is outside every brace, parenthesis and bracket."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex[i] == "\\" and not tex.startswith(sep, i):
+            i += 2                                   # an escaped character or a command's first letter
+            continue
+        if tex[i] in _OPEN:
+            depth += 1
+        elif tex[i] in _CLOSE:
+            depth -= 1
+        elif depth == 0 and tex.startswith(sep, i) and not tex[i + len(sep):i + len(sep) + 1].isalpha():
+            parts.append(tex[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(tex[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _has_relation(piece: str) -> bool:
+    """True if ``piece`` has a relation (=, ≤, ∈...) outside every group: a formula of its own,
+    not a remark such as ``(\text{CIFG: } f = 1 - i)``."""
+    return any(_RELATION.match(piece, i) and _depth_at(piece, i) == 0 for i in range(len(piece)))
+
+
+def _depth_at(tex: str, i: int) -> int:
+    return sum(1 if c in _OPEN else -1 if c in _CLOSE else 0 for c in tex[:i])
+
+
+def _pieces(row: str, width: int) -> list[str]:
+    """A row split at its top-level ``\qquad`` and, where still longer than ``width``, ``\quad``;
+    a remark without a relation stays with the formula before it."""
+    out = []
+    for piece in _top_level_split(row, r"\qquad"):
+        for sub in (_top_level_split(piece, r"\quad") if len(piece) > width else [piece]):
+            if out and not _has_relation(sub) and not sub.startswith(("(", "[")):
+                out[-1] += r" \quad " + sub
+            else:
+                out.append(sub)
+    return out
+
+
+def _aligned(piece: str) -> str:
+    """``piece`` as a new row of an aligned block: ``&`` before its first top-level relation."""
+    if "&" in piece:
+        return piece
+    for i in range(len(piece)):
+        if _RELATION.match(piece, i) and _depth_at(piece, i) == 0:
+            return piece[:i] + "&" + piece[i:]
+    return r"&\quad " + piece
+
+
+def narrow(tex: str, width: int = 90) -> str:
+    """A display equation whose rows hold several relations side by side (joined by ``\qquad``
+    or ``\quad``), longer than ``width`` characters of TeX, with the relations one under the
+    other, so that it fits the page's column: aligned blocks (``&``) get new aligned rows, the
+    others become a ``gathered`` block. Short equations and environments are left as they are."""
+    flat = " ".join(tex.split())
+    if len(flat) <= width or flat.startswith("\\begin"):
+        return tex
+    aligned = "&" in flat
+    rows, changed = [], False
+    for row in _top_level_split(flat, "\\\\"):
+        pieces = _pieces(row, width) if len(row) > width else [row]
+        changed |= len(pieces) > 1
+        rows += [pieces[0]] + [_aligned(p) if aligned else p for p in pieces[1:]]
+    if not changed:
+        return tex
+    if aligned:
+        return " \\\\\n".join(rows)
+    return "\\begin{gathered}\n" + " \\\\\n".join(rows) + "\n\\end{gathered}"
+
+
 def inline(text: str) -> str:
     """Inline reStructuredText to MyST: math, literals, roles."""
     text = MATH.sub(lambda m: f"${m.group(1).strip()}$", text)
@@ -168,7 +247,7 @@ def convert(doc: str) -> str:
             while i < len(lines) and (not lines[i].strip() or indent_of(lines[i]) > base):
                 body.append(lines[i])
                 i += 1
-            verbatim("$$", textwrap.dedent("\n".join(body)).strip("\n"), "$$")
+            verbatim("$$", narrow(textwrap.dedent("\n".join(body)).strip("\n")), "$$")
             continue
         # a paragraph ending in '::' introduces an indented literal block
         if stripped.endswith("::") and not stripped.startswith(".."):

@@ -100,9 +100,9 @@ def logistic(logits, target, mask=None, *, as_array=False):
 
     .. math::
 
-        L = \frac{1}{B}\sum_{t,b\in\text{mask}}\sum_k
-            -\big[\hat y_k \log\sigma(a_k) + (1-\hat y_k)\log(1-\sigma(a_k))\big]
-          = \frac{1}{B}\sum \big[\max(a,0) - a\,\hat y + \log(1+e^{-|a|})\big],
+        L &= \frac{1}{B}\sum_{t,b\in\text{mask}}\sum_k
+            -\big[\hat y_k \log\sigma(a_k) + (1-\hat y_k)\log(1-\sigma(a_k))\big] \\
+          &= \frac{1}{B}\sum \big[\max(a,0) - a\,\hat y + \log(1+e^{-|a|})\big],
 
     the second form being the one computed: it is exact and never overflows nor takes ``log 0``.
     ``logits`` and ``target`` (values in [0, 1], float or bool): ``(T, B, K)`` or ``(B, K)``.

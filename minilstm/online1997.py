@@ -367,8 +367,8 @@ class Stack1997:
                 + \Big[W_u^\top\frac{\partial E}{\partial\bar a(t+1)}\Big]_y \\
             \frac{\partial E}{\partial \bar z} &= \delta_c \odot i \odot g'(\bar z),\quad
             \frac{\partial E}{\partial \bar\imath} = \sigma'\odot\Big(\textstyle\sum_{\text{block}}
-                \delta_c\odot z + \Big[W_u^\top\frac{\partial E}{\partial\bar a(t+1)}\Big]_i\Big)
-            \text{ (likewise } f \text{ with } c(t-1),\ o \text{ with } h(c)\text{)} \\
+                \delta_c\odot z + \Big[W_u^\top\frac{\partial E}{\partial\bar a(t+1)}\Big]_i\Big) \\
+            &\quad \text{(likewise } f \text{ with } c(t-1),\ o \text{ with } h(c)\text{)} \\
             \Delta W &= \textstyle\sum_t \frac{\partial E}{\partial\bar a(t)}\, v(t)^\top,
 
         :math:`W_u` the columns of W that read :math:`u(t-1)` (all the cut paths of the 1997 rule
