@@ -11,11 +11,13 @@ Chromium at two window widths, and prints what it finds:
 * at 390 px (a phone): every display equation whose content is wider than the space it is given,
   and whether its box scrolls sideways or cuts it off;
 * at 1280 px: every figure (a PNG in a cell output) with its natural and displayed width and the
-  size at which matplotlib's default 10-point text appears on the page, in CSS pixels (a figure
-  saved at 100 dpi shows 10 pt as 13.9 px at full size). Text smaller than the body text is hard
-  to read; the body text size is printed for comparison. Figures with larger fonts than the
-  default (set in the chapter) read larger than this estimate. A figure wider than the column
-  is shrunk to fit it, and all its text with it: the script counts those too.
+  size at which its smallest text appears on the page, in CSS pixels. A PNG does not say its font
+  sizes, so the script reads them from the chapter's notebook: the smallest of its ``rcParams``
+  sizes (matplotlib's default 10 pt if it sets none), its numeric ``fontsize=`` arguments and,
+  where it draws cell diagrams, book/diagrams.py's sizes; a figure saved at 100 dpi shows 10 pt
+  as 13.9 px at full size. Text smaller than the body text (printed for comparison) is hard to
+  read. A figure wider than the column is shrunk to fit it, and all its text with it: the script
+  counts those too.
 
 It needs only Chromium (Debian: ``apt-get install chromium``): it runs
 ``chromium --headless --dump-dom`` and reads the results that the added script writes into the
@@ -29,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MEASURE = r"""
 <script>
@@ -126,6 +130,24 @@ def measure(chromium, page, width):
     return json.loads(text.replace("&amp;", "&"))
 
 
+def smallest_points(page: Path, build: Path) -> float:
+    """The smallest text size, in points, that the page's notebook asks matplotlib for: its
+    ``rcParams`` sizes (matplotlib's default 10 pt where it sets none), every numeric
+    ``fontsize=``, and book/diagrams.py's smallest size where the chapter draws a diagram."""
+    source = ROOT / page.relative_to(build).with_suffix(".ipynb")
+    if not source.exists():
+        return 10.0
+    code = "\n".join("".join(c["source"]) for c in json.loads(source.read_text())["cells"]
+                     if c["cell_type"] == "code")
+    sizes = [float(v) for v in re.findall(r'"(?:font\.size|[a-z]+\.(?:label|title)?(?:font)?size)": ([0-9.]+)', code)]
+    sizes = sizes or [10.0]
+    sizes += [float(v) for v in re.findall(r"fontsize=([0-9.]+)", code)]
+    if "from diagrams import" in code:
+        diagrams = (ROOT / "book" / "diagrams.py").read_text()
+        sizes += [float(v) for v in re.findall(r"^(?:FONT|SMALL) = ([0-9.]+)", diagrams, re.M)]
+    return min(sizes)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="_build/html")
@@ -160,7 +182,10 @@ def main():
                 continue
             eqs = [w for w in narrow["wide"] if w["kind"] == "equation"]
             cut = [w for w in eqs if not w["scrolls"]]
-            small = [f for f in wide["figures"] if f["default_font_px"] < wide["body_font"]]
+            points = smallest_points(page, build)
+            for f in wide["figures"]:                   # 13.9 px is 10 pt at 100 dpi, full size
+                f["smallest_font_px"] = round(f["default_font_px"] * points / 10, 1)
+            small = [f for f in wide["figures"] if f["smallest_font_px"] < wide["body_font"]]
             totals["wide_1280"] += len(wide["wide"])
             totals["equations_cut_390"] += len(cut)
             totals["equations_wide_390"] += len(eqs)
@@ -169,7 +194,8 @@ def main():
             totals["shrunk_figures"] += sum(f["shown"] < 0.95 * f["natural"] for f in wide["figures"])
             print(f"{rel}: column {wide['column']} px at 1280; {len(wide['wide'])} too wide; "
                   f"at 390 {len(eqs)} equations too wide, {len(cut)} of them cut off; {len(wide['figures'])} figures, "
-                  f"{len(small)} with default text below the body's {wide['body_font']:g} px")
+                  f"{len(small)} with text below the body's {wide['body_font']:g} px "
+                  f"(smallest size asked for: {points:g} pt)")
             for w in wide["wide"]:
                 print(f"    1280 {w['kind']:8s} {w['width']:5d} > {w['avail']:4d} px  {w['text']}")
             for w in eqs:
@@ -177,13 +203,13 @@ def main():
                 print(f"     390 {w['kind']:8s} {w['width']:5d} > {w['avail']:4d} px  {how}")
             for f in wide["figures"]:
                 flag = "  small" if f in small else ""
-                print(f"    figure {f['natural']:5d} px shown at {f['shown']:4d} px: 10 pt text "
-                      f"is {f['default_font_px']:4.1f} px{flag}")
+                print(f"    figure {f['natural']:5d} px shown at {f['shown']:4d} px: {points:g} pt "
+                      f"text is {f['smallest_font_px']:4.1f} px{flag}")
     print(f"\ntotal: {totals['wide_1280']} elements wider than the column at 1280 px, "
           f"{totals['equations_wide_390']} display equations wider than the column at 390 px "
           f"({totals['equations_cut_390']} of them cut off, the others scroll sideways), "
-          f"{totals['small_figures']} of {totals['figures']} figures whose 10 pt text would be below "
-          f"the body text size, {totals['shrunk_figures']} figures shrunk by more than 5% to fit the column")
+          f"{totals['small_figures']} of {totals['figures']} figures whose smallest text would be "
+          f"below the body text size, {totals['shrunk_figures']} figures shrunk by more than 5% to fit the column")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
