@@ -64,16 +64,21 @@ def _rnn_and_adam():
     return model, Adam(model.params, lr=0.01)
 
 
-def test_a_nan_loss_names_the_step_and_keeps_the_state_of_the_last_good_update():
-    data = _running_sum_data(2)
+def _nan_target_at(step_bad, seed=2):
+    """The running-sum data with one NaN target at update ``step_bad``."""
+    data = _running_sum_data(seed)
     def poisoned(step):
         x, y, m = data(step)
-        if step == 7:
+        if step == step_bad:
             y = y.copy(); y[0, 0, 0] = np.nan
         return x, y, m
+    return poisoned
+
+
+def test_a_nan_loss_names_the_step_and_keeps_the_state_of_the_last_good_update():
     model, opt = _rnn_and_adam()
     with pytest.raises(TrainingDiverged, match="at update 7: the loss is nan") as info:
-        fit(model, poisoned, opt, steps=20)
+        fit(model, _nan_target_at(7), opt, steps=20)
     assert info.value.step == 7 and len(info.value.history.loss) == 7
     ref, ref_opt = _rnn_and_adam()                      # the same 7 good updates, then stop
     fit(ref, _running_sum_data(2), ref_opt, steps=7)
@@ -272,15 +277,9 @@ def test_a_guard_read_every_n_updates_still_names_the_step_and_keeps_the_last_ch
     """check_every=5: the NaN loss of update 7 is found at the read after update 9; the error
     names update 7, and the model, the optimizer and the history are those of the check after
     update 4 (5 updates)."""
-    data = _running_sum_data(2)
-    def poisoned(step):
-        x, y, m = data(step)
-        if step == 7:
-            y = y.copy(); y[0, 0, 0] = np.nan
-        return x, y, m
     model, opt = _rnn_and_adam()
     with pytest.raises(TrainingDiverged, match="at update 7: the loss is nan") as info:
-        fit(model, poisoned, opt, steps=20, check_every=5)
+        fit(model, _nan_target_at(7), opt, steps=20, check_every=5)
     assert info.value.step == 7 and len(info.value.history.loss) == 5
     ref, ref_opt = _rnn_and_adam()
     fit(ref, _running_sum_data(2), ref_opt, steps=5)
