@@ -149,9 +149,7 @@ def logistic_mse(logits, target, mask=None, *, as_array=False):
         err *= m
     B = logits.shape[-2]
     loss = _total(0.5, xp.sum(err * err), B, as_array)
-    err *= o * (1.0 - o)
-    err /= B
-    return loss, err
+    return loss, err * o * (1.0 - o) / B                     # ((ŷ − y*)·o)·(1 − o)/B
 
 
 def check_target(loss, target, n_out, mask=None):

@@ -59,7 +59,7 @@ from .validate import check_choice, check_int, check_number
 
 __all__ = ["Stack1997"]
 
-_PHI = {"logistic_mse": "logistic", "sigmoid_mse": "logistic", "mse": "identity"}
+_PHI = {"logistic_mse": "logistic", "mse": "identity"}
 
 
 def _core_of(model, k=0):
@@ -87,7 +87,7 @@ class Stack1997:
         apart): an :class:`~minilstm.lstm.LSTM` core without peepholes, CIFG or FGR (any 1997
         net, with or without forget gates; or that layer inside
         :class:`~minilstm.experiments.nets.InputToOutput`), a readout, and the loss
-        ``"logistic_mse"`` / ``"sigmoid_mse"`` (logistic outputs, squared error: the paper's) or
+        ``"logistic_mse"`` (logistic outputs, squared error: the paper's) or
         ``"mse"`` (linear outputs). Their weights are copied in; the models are not used after.
     lr : learning rate, a number or K numbers (trial k's :math:`\alpha_k`).
     batch : B sequences per trial stepped side by side (1: the paper's online learning).

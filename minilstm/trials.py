@@ -84,16 +84,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as _backend
-from . import losses as _losses
-from .functional import sigmoid
 from .gru import GRU
 from .layers import softmax
 from .lstm import LSTM
-from .model import SequenceModel
+from .model import LOSSES, SequenceModel
 from .rnn import RNN
 from .validate import deferred_value_checks
 
-__all__ = ["TrialBatch", "axis_kinds", "widen_core", "LOSSES", "sigmoid_mse", "select"]
+__all__ = ["TrialBatch", "axis_kinds", "widen_core", "select"]
 
 
 def select(mask, a):
@@ -101,34 +99,6 @@ def select(mask, a):
     even where ``a`` is inf or NaN (``a * mask`` would give NaN there). Any backend."""
     xp = _backend.get_array_module(a)
     return xp.where(mask > 0, a, 0.0)
-
-
-# ---- losses, with the outputs' nonlinearity ----------------------------------------------------
-def sigmoid_mse(a, target, mask=None, *, as_array=False):
-    r"""Logistic output units with squared error, the 1997 paper's output layer and error:
-
-    .. math:: \hat y = \sigma(a), \quad L = \frac1B \sum_{t,b\in\text{mask}} \sum_k \tfrac12 (\hat y - y)^2,
-              \quad \frac{\partial L}{\partial a} = m\,(\hat y - y)\,\hat y(1-\hat y)/B.
-
-    Returns ``(loss, da)`` like :mod:`minilstm.losses` (``as_array``: the loss as a 0-d array).
-    """
-    xp = _backend.get_array_module(a)
-    yhat = sigmoid(a)
-    err = yhat - target
-    if mask is not None:
-        err *= mask[..., None].astype(a.dtype)
-    B = a.shape[-2]
-    loss = _losses._total(0.5, xp.sum(err * err), B, as_array)
-    return loss, err * yhat * (1.0 - yhat) / B
-
-
-#: name -> (loss(a, target, mask) -> (loss, da), output nonlinearity φ(a)).
-LOSSES = {
-    "mse": (_losses.mse, lambda a: a),
-    "sigmoid_mse": (sigmoid_mse, sigmoid),
-    "logistic": (_losses.logistic, sigmoid),
-    "cross_entropy": (_losses.cross_entropy, lambda a: softmax(a, axis=-1)),
-}
 
 
 # ---- layouts ------------------------------------------------------------------------------------
@@ -213,8 +183,8 @@ class TrialBatch:
     models : list of K single-trial :class:`~minilstm.model.SequenceModel` with the same
         configuration (only the random initial values differ: build them with K seeds). Their
         values are copied into the blocks; the models themselves are not used afterwards.
-    loss : a key of :data:`LOSSES` (default: the models' own loss). ``"sigmoid_mse"`` is the
-        1997 output layer (logistic units, squared error).
+    loss : a key of :data:`minilstm.model.LOSSES` (default: the models' own loss);
+        ``"logistic_mse"`` is the 1997 output layer (logistic units, squared error).
 
     Attributes
     ----------

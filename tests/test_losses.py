@@ -104,13 +104,15 @@ def test_mse_is_half_the_squared_error():
 
 
 def test_logistic_mse_is_the_1997_output_error(rng):
-    """σ outputs, E = ½Σ(t − y)², ∂E/∂net = (y − t)·y(1 − y): the same as the TrialBatch loss,
-    at most a quarter of the cross-entropy gradient, and 0 at a saturated output."""
-    from minilstm.trials import sigmoid_mse
+    """σ outputs, E = ½Σ(t − y)², ∂E/∂net = (y − t)·y(1 − y) (written out here), at most a
+    quarter of the cross-entropy gradient, and 0 at a saturated output."""
     a, t = rng.standard_normal((T, B, K)) * 3, rng.random((T, B, K))
     m = make_mask(rng, (T, B))
     loss, g = logistic_mse(a, t, m)
-    ref_loss, ref_g = sigmoid_mse(a, t, m)
+    y = 1.0 / (1.0 + np.exp(-a))
+    mu = m[..., None]
+    ref_loss = 0.5 * float((mu * (y - t) ** 2).sum()) / B
+    ref_g = mu * (y - t) * y * (1 - y) / B
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-15)
     _, g_ce = logistic(a, t, m)

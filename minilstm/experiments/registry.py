@@ -295,7 +295,7 @@ def _cerg_experiment(forget: bool) -> Experiment:
                        "fully recurrent, g=4s-2, h=2s-1, input/output-gate biases -0.5..-2.0, "
                        + ("forget-gate biases +0.5..+2.0, " if forget else "")
                        + f"init U[-{c['init_scale']}, {c['init_scale']}]"),
-        build=_build_cerg(forget), loss="sigmoid_mse", train=_run_cerg, check=_cerg_check,
+        build=_build_cerg(forget), loss="logistic_mse", train=_run_cerg, check=_cerg_check,
         task="continual_reber", rule="truncated_bptt",
         notes=["truncated BPTT + Adam instead of the online rule",
                "training streams of stream_len symbols (default 1,000; paper 10^5); the stop test "
@@ -391,7 +391,7 @@ def _run_minibatch(task, task_kwargs, test_kwargs=None):
 
 def _pair_1997(name, title, summary, *, build, net, task, task_kwargs, shared, paper, bptt,
                budget, bptt_budget, trials, bptt_trials=10, notes=(), paper_notes=(),
-               bptt_notes=(), test_kwargs=None, loss="sigmoid_mse"):
+               bptt_notes=(), test_kwargs=None, loss="logistic_mse"):
     """Two :class:`Experiment` of one 1997 net and task: ``name``, trained as the paper did (its
     online rule, plain gradient descent, its learning rate: ``shared`` + ``paper`` settings over
     :data:`_ONLINE_DEFAULTS`), and ``name_bptt``, the comparison (mini-batch BPTT with Adam:
@@ -615,7 +615,7 @@ EXPERIMENTS = {
         trials=10, budget=30_000, unit="strings",
         ours=lambda c: (f"BPTT mini-batch ({c['batch']} string(s)/update), Adam lr {c['lr']}, "
                         "full gradient"),
-        net=_exp1_net, build=_build_exp1, loss="sigmoid_mse", train=_run_exp1_bptt,
+        net=_exp1_net, build=_build_exp1, loss="logistic_mse", train=_run_exp1_bptt,
         task="embedded_reber", engine="stack",
         check=lambda c: (f"every {c['check_every']} strings: every symbol of all {c['n_train']} "
                          f"training and {c['n_test']} test strings predicted "
@@ -695,7 +695,7 @@ EXPERIMENTS = {
         net=lambda c: (f"Elman RNN, {c['hidden']} tanh units, init U[-{c['init_scale']}, "
                        f"{c['init_scale']}], 1 logistic output with bias: "
                        f"{c['hidden'] * (2 + c['hidden'] + 1) + c['hidden'] + 1} weights"),
-        build=_build_elman, loss="sigmoid_mse", train=_run_last_step("adding", ["T"]),
+        build=_build_elman, loss="logistic_mse", train=_run_last_step("adding", ["T"]),
         check=_last_step_check, task="adding",
         notes=["the paper has no Elman run on this task; its BPTT/RTRL nets fail Exp. 2a "
                "(p = 100) and Elman nets fail Exp. 1"],
