@@ -84,7 +84,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import backend as _backend
-from . import lstm_fused as _fused
+from . import lstm_fast as _fast_path
 from .functional import activation as _activation, sigmoid as _sigmoid
 from .recurrent import Recurrent, layer_args
 from .validate import check_bool, check_int
@@ -263,7 +263,7 @@ class LSTM(Recurrent):
         self._bias = (bias_names[0], bias_names[-1]) if bias_names else None
         self.bias_cols = (slice(0 if flags["cell_bias"] else H, H + Ng if flags["gate_bias"] else H)
                           if bias_names else None)
-        self._fast = _fused.eligible(self)                   # the sequence loop's fast path
+        self._fast = _fast_path.eligible(self)               # the sequence loop's fast path
 
     @staticmethod
     def _check_gate_bias_init(spec, gates, gate_bias, nb):
@@ -325,11 +325,11 @@ class LSTM(Recurrent):
         ``a_t (B, G)`` is the step's input projection :math:`W x(t) + b` (from :meth:`project`);
         ``state`` is ``(y(t-1), c(t-1)[, gates(t-1)])``. Returns ``y(t) (B, H)``, the new state
         and the cache :class:`LSTMStep`. ``fused``: the sequence loop's buffers for the fast path
-        (:mod:`minilstm.lstm_fused`; ``a_t`` is then overwritten with the activations); leave it
+        (:mod:`minilstm.lstm_fast`; ``a_t`` is then overwritten with the activations); leave it
         None when calling the step on its own.
         """
         if fused is not None:
-            y, c, z, i, f, o = _fused.step_forward(self, a_t, state, *fused)
+            y, c, z, i, f, o = _fast_path.step_forward(self, a_t, state, *fused)
             return y, (y, c), LSTMStep(state[0], state[1], a_t, z, i, f, o, c, fused[3])
         xp, H, cols = self.xp, self.n_cells, self.cols
         y_prev, c_prev = state[0], state[1]
@@ -367,10 +367,10 @@ class LSTM(Recurrent):
         ``dy_t (B, H)`` is :math:`\partial E/\partial y(t)` from above; ``dstate`` the total
         derivative at ``state(t)`` from later steps. Returns ``delta (B, G)`` (the error at the
         pre-activations, columns ``[z | i | f | o]``) and the derivative at ``state(t-1)``.
-        ``fused``: the sequence loop's buffers for the fast path (:mod:`minilstm.lstm_fused`).
+        ``fused``: the sequence loop's buffers for the fast path (:mod:`minilstm.lstm_fast`).
         """
         if fused is not None:
-            return _fused.step_backward(self, dy_t, dstate, cache_t, *fused)
+            return _fast_path.step_backward(self, dy_t, dstate, cache_t, *fused)
         xp, H, cols = self.xp, self.n_cells, self.cols
         s = cache_t
         dy = dy_t + dstate[0]                                # ȳ(t)
@@ -425,17 +425,17 @@ class LSTM(Recurrent):
     def _project(self, x):
         """The sequence loop's projection: :meth:`project`, or the fast path's scaled one (which
         only ``_sequence_buffers`` below may receive: the two go together)."""
-        return _fused.project(self, x) if self._fast else self.project(x)
+        return _fast_path.project(self, x) if self._fast else self.project(x)
 
-    # ---- the sequence loop's fast path (see minilstm.recurrent and minilstm.lstm_fused) ---------
+    # ---- the sequence loop's fast path (see minilstm.recurrent and minilstm.lstm_fast) ---------
     def _loop_errstate(self):
         return {"over": "ignore"} if self._fast else {}   # exp overflows: exactly σ = 0
 
     def _sequence_buffers(self, a, state0):
-        return _fused.sequence_buffers(self, a, state0) if self._fast else None
+        return _fast_path.sequence_buffers(self, a, state0) if self._fast else None
 
     def _backward_buffers(self, cache):
-        return _fused.backward_buffers(self, cache) if "A" in cache.extra else None
+        return _fast_path.backward_buffers(self, cache) if "A" in cache.extra else None
 
     def _weight_grads(self, x, da, cache):
         xp, H, cols = self.xp, self.n_cells, self.cols

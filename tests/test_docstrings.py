@@ -48,7 +48,7 @@ NOT_NUMERIC = {
     "train": "training loops; the update each makes is stated in the optimizers and the rule",
     "trials": "packs K nets into one; the nets' equations are the layers'",
     "recurrent": "the shared sequence loop; the equations are each layer's step",
-    "lstm_fused": "the LSTM's fast path: the equations of minilstm.lstm, tested equal to them",
+    "lstm_fast": "the LSTM's fast path: the equations of minilstm.lstm, tested equal to them",
     "tasks": "data generators of the papers' tasks",
     "experiments": "experiment specifications and runner",
 }

@@ -1,8 +1,8 @@
-"""The LSTM's fast path (minilstm.lstm_fused) against the plain step functions of minilstm.lstm."""
+"""The LSTM's fast path (minilstm.lstm_fast) against the plain step functions of minilstm.lstm."""
 import numpy as np
 import pytest
 
-from minilstm import backend, lstm_fused, presets
+from minilstm import backend, lstm_fast, presets
 from minilstm.gradcheck import gradcheck
 from minilstm.lstm import LSTM
 
@@ -82,15 +82,15 @@ def test_gradcheck_on_the_fast_path(xp, factors_at_once):
 
 
 def test_which_configurations_take_the_fast_path():
-    assert lstm_fused.eligible(presets.no_peepholes(3, 4))
-    assert lstm_fused.eligible(LSTM(3, 4))
+    assert lstm_fast.eligible(presets.no_peepholes(3, 4))
+    assert lstm_fast.eligible(LSTM(3, 4))
     for name in ("lstm_1997", "lstm_forget_1999", "lstm_peephole_2000", "vanilla", "nig", "nfg",
                  "nog", "niaf", "noaf", "cifg", "fgr"):
         layer = presets.PRESETS[name](3, 4)
-        assert not lstm_fused.eligible(layer), name
+        assert not lstm_fast.eligible(layer), name
         _, cache = layer.forward(random_input(layer, 2, 1, seed=0))
         assert "A" not in cache.extra, name
-    assert not lstm_fused.eligible(LSTM(3, 4, cells_per_block=2))
+    assert not lstm_fast.eligible(LSTM(3, 4, cells_per_block=2))
 
 
 def test_plain_step_backward_on_the_fast_path_cache(xp):
