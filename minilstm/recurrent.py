@@ -57,8 +57,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
-from .validate import (as_float_dtype, check_array, check_finite, check_finite_params, check_int,
-                       check_number, check_seed)
+from .validate import (all_finite, as_float_dtype, check_array, check_finite, check_finite_params,
+                       check_int, check_number, check_seed)
 
 __all__ = ["Recurrent", "SequenceCache", "layer_args", "check_lengths", "check_states",
            "forward_part", "valid_mask"]
@@ -230,8 +230,9 @@ class Recurrent:
         check_array("x", x, shape=(None, None, self.n_in), dtype=self.dtype)
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"x must hold at least one step and one sequence, got shape {tuple(x.shape)}")
-        check_finite("x", x)
-        check_finite_params(self.params, self.flat)
+        if not all_finite(x, self.flat):                     # one device read for both
+            check_finite("x", x)                             # then name the culprit
+            check_finite_params(self.params, self.flat)
         B = x.shape[1]
         if state is None:
             return self.init_state(B)

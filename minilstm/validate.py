@@ -19,7 +19,7 @@ import numpy as np
 
 from .backend import BackendError, backend_name, get_array_module
 
-__all__ = ["check_array", "check_finite", "check_finite_params", "first_nonfinite",
+__all__ = ["check_array", "check_finite", "check_finite_params", "all_finite", "first_nonfinite",
            "check_float_dtype", "check_same_backend", "check_int", "check_number", "check_bool",
            "check_choice", "check_seed", "check_callable", "as_float_dtype",
            "deferred_value_checks", "values_deferred"]
@@ -109,6 +109,15 @@ def check_finite(name: str, a):
     count = int(bad.sum())
     first = tuple(int(i) for i in np.unravel_index(int(xp.argmax(bad.ravel())), a.shape))
     raise ValueError(f"{name} contains {count} NaN or inf value(s), the first at index {first}")
+
+
+def all_finite(*arrays) -> bool:
+    """True if no array holds NaN or ±inf: one read of the device for all of them (none inside
+    :func:`deferred_value_checks`, where it answers True)."""
+    if values_deferred() or not arrays:
+        return True
+    xp = get_array_module(*arrays)
+    return bool(xp.stack([xp.isfinite(a).all() for a in arrays]).all())
 
 
 def first_nonfinite(arrays: dict):

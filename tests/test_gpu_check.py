@@ -20,7 +20,7 @@ def test_gpu_check_dry_run_writes_every_row(tmp_path):
     assert "Dry run on the strict stand-in" in page
     rows = [line for line in page.splitlines() if re.match(r"\| (lstm|gru) \|", line)]
     assert len(rows) == 8                                  # 2 models x 2 sizes x TF32 off/on
-    assert all(line.rstrip().endswith("| 3 |") for line in rows)   # transfers per call: the
+    assert all(line.rstrip().endswith("| 2 |") for line in rows)   # transfers per call: the
     assert page.count("0 device-to-host transfers per step") == 2  # layers' entry checks only
     assert re.search(r"pytest -m gpu: \d+/\d+ tests collected", page)
 

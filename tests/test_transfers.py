@@ -5,7 +5,7 @@ the host wait for the device. The stand-in counts them (``strict.Transfers``); e
 same code at T = 10 and T = 20 and asserts the count does not grow with T, and that it is the
 stated constant:
 
-* a layer's forward: 2 (NaN/inf in ``x`` and in the parameters, one ``all()`` each); its
+* a layer's forward: 1 (NaN/inf in ``x`` and in the parameters, one read for both); its
   backward: 1 (``dy``); inside ``deferred_value_checks`` (the training loops): 0;
 * the 1997 rule: 1 per sequence (the parameters, at ``reset``), 0 per step; the trial stack
   (``Stack1997``): 0 per step;
@@ -61,7 +61,7 @@ def _layer_counts(make, T, deferred):
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layers_read_nothing_per_step(name):
     counts = [_layer_counts(LAYERS[name], T, deferred=False)[:2] for T in (10, 20)]
-    assert counts == [(2, 1), (2, 1)], counts                 # the entry checks, whatever T
+    assert counts == [(1, 1), (1, 1)], counts                 # the entry checks, whatever T
     deferred = [_layer_counts(LAYERS[name], T, deferred=True)[:2] for T in (10, 20)]
     assert deferred == [(0, 0), (0, 0)], deferred
 
@@ -151,7 +151,7 @@ def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length()
 
 
 def test_composites_and_sampling_read_nothing_per_step():
-    """Stack and Bidirectional make their parts' entry checks (2 per part forward), with or
+    """Stack and Bidirectional make their parts' entry checks (1 per part forward), with or
     without lengths; sampling reads its prime's checks and the drawn tokens once, at the end."""
     from minilstm.bidirectional import Bidirectional
     from minilstm.embedding import Embedding
@@ -178,4 +178,4 @@ def test_composites_and_sampling_read_nothing_per_step():
             sample(model, [1, 2], T, temperature=1.0, seed=0)
         counts.append(row + [drawn.total, drawn.kinds.get("get", 0)])
     assert counts[0] == counts[1], counts
-    assert counts[0][:6] == [4, 3, 4, 4, 3, 4] and counts[0][7] == 1, counts
+    assert counts[0][:6] == [2, 3, 2, 2, 3, 2] and counts[0][7] == 1, counts
