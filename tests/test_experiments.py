@@ -413,3 +413,21 @@ def test_the_online_window_rule_allows_max_wrong_and_counts_from_the_window_star
         assert int(rule.solved_at[0]) == expected
         run = {"n_seq": np.array([20]), "solved_at": rule.solved_at, "diverged_at": np.array([-1])}
         assert online._results(run, count_offset=4)[0]["sequences_to_success"] == expected - 4
+
+
+@pytest.mark.parametrize("name", ["exp4_adding", "exp4_adding_bptt", "exp1_reber_bptt",
+                                  "elman_adding", "cerg_forget"])
+def test_a_time_limit_stops_every_loop_and_is_said(name):
+    """Each training loop (online on the trial axis, mini-batch on it, strings, the packed
+    trials, the continual stream) stops at the time limit, says so, and counts what it used."""
+    said = []
+    settings = {"exp4_adding": {"T": 20, "n_test": 4, "check_every_steps": 50},
+                "exp4_adding_bptt": {"T": 20, "n_test": 4}, "elman_adding": {"T": 20, "n_test": 4},
+                "exp1_reber_bptt": {"n_train": 8, "n_test": 8},
+                "cerg_forget": {"test_len": 50, "final_test_len": 50, "batch": 4, "window": 20}}[name]
+    result = run_experiment(name, trials=1, budget=10**7, overrides=settings, time_limit=1e-9,
+                            progress=said.append)
+    assert any("time limit 1e-09 s reached" in m for m in said), said
+    trial = result["per_trial"][0]
+    assert not trial["success"]
+    assert trial["sequences_presented"] < 10**7

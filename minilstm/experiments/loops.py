@@ -40,6 +40,15 @@ from ..tasks.reber import EMBEDDED_REBER, SYMBOLS
 __all__ = ["bptt_last_step", "bptt_continual_reber", "ReberStreams"]
 
 
+def _out_of_time(progress, t0, time_limit, where) -> bool:
+    """True (and said) once ``time_limit`` seconds have passed since ``t0``; ``where`` says how
+    far the run got, e.g. ``"after 300 sequences"``."""
+    if time_limit is None or time.perf_counter() - t0 <= time_limit:
+        return False
+    _say(progress, f"time limit {time_limit} s reached {where}")
+    return True
+
+
 def _say(progress, msg, done=None):
     """Report ``msg``; with ``done`` (sequences per trial so far) move a
     :class:`~minilstm.train.Progress` there, so that it shows rate and ETA."""
@@ -149,8 +158,7 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
             _say(progress, f"{presented} sequences/trial: {int((~tb.active).sum())}/{K} solved, "
                            f"mean loss {float(np.mean(losses[active])):.4g}, "
                            f"{time.perf_counter() - t0:.0f} s", done=presented)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            _say(progress, f"time limit {time_limit} s reached after {presented} sequences")
+        if _out_of_time(progress, t0, time_limit, f"after {presented} sequences"):
             break
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]
@@ -365,8 +373,7 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
                            f"mean loss/symbol {float(np.mean(losses[active])) / window:.4g}, "
                            f"test runs {[int(counts[k]) for k in active][:8]}, "
                            f"{time.perf_counter() - t0:.0f} s", done=presented)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            _say(progress, f"time limit {time_limit} s reached after {presented} symbols")
+        if _out_of_time(progress, t0, time_limit, f"after {presented} symbols"):
             break
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]

@@ -34,7 +34,7 @@ import numpy as np
 from .. import backend
 from ..tasks import SUCCESS, TASKS
 from ..tasks.reber import encode_strings, next_symbol_targets, reber_success
-from .loops import _say
+from .loops import _out_of_time, _say
 
 __all__ = ["VERDICTS", "WindowRule", "online_last_step", "online_reber", "minibatch_last_step",
            "minibatch_reber", "SequenceStream"]
@@ -256,8 +256,7 @@ def _run(stack, streams, *, budget, check_every_steps, rule=None, check=None, pr
                        f"{time.perf_counter() - t0:.0f} s", done=int(n_seq.min()))
         if filled < C:
             break                              # every trial has spent its budget
-        if time_limit is not None and time.perf_counter() - t0 > time_limit and not stopped.all():
-            _say(progress, f"time limit {time_limit} s reached at step {step}")
+        if not stopped.all() and _out_of_time(progress, t0, time_limit, f"at step {step}"):
             seq_at_stop[~stopped] = n_end[~stopped]
             stack.stop(np.flatnonzero(~stopped))
             break
@@ -421,8 +420,7 @@ def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer,
             _say(progress, f"{seen} sequences/trial: "
                            f"{int((backend.to_numpy(rule.solved_at) >= 0).sum())}/{K} solved, "
                            f"{time.perf_counter() - t0:.0f} s", done=seen)
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            _say(progress, f"time limit {time_limit} s reached after {seen} sequences")
+        if _out_of_time(progress, t0, time_limit, f"after {seen} sequences"):
             break
     solved_at = backend.to_numpy(rule.solved_at)
     presented = np.where(solved_at >= 0, solved_at, min(seen, budget))
@@ -483,8 +481,7 @@ def minibatch_reber(stack, data, *, optimizer, batch, budget, check_every, progr
                            f"solved, {time.perf_counter() - t0:.0f} s", done=presented)
             if (solved_at >= 0).all():
                 break
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            _say(progress, f"time limit {time_limit} s reached after {presented} strings")
+        if _out_of_time(progress, t0, time_limit, f"after {presented} strings"):
             break
     return _results({"n_seq": np.where(solved_at >= 0, solved_at, presented),
                      "solved_at": solved_at, "diverged_at": np.full(K, -1)})
