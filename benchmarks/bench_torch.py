@@ -6,9 +6,9 @@ Run from the repository root (torch is optional: ``.venv/bin/pip install torch==
     .venv/bin/python benchmarks/bench_torch.py            # full run: ~2.5 min on 2 quiet cores (longer under load)
     .venv/bin/python benchmarks/bench_torch.py --quick    # ~30 s: 3 repeats, T <= 1000 in part 2
 
-Part 1 (needs torch): forward, and forward + backward, of ``minilstm.lstm.LSTM(I, H,
+Part 1 (needs torch): forward, and forward + backward, of ``minilstm.nn.lstm.LSTM(I, H,
 forget_gate=True, peepholes=False)`` (the ``no_peepholes`` preset, Greff's NP) against
-``torch.nn.LSTM(I, H)``, and of ``minilstm.gru.GRU`` against ``torch.nn.GRU``, for
+``torch.nn.LSTM(I, H)``, and of ``minilstm.nn.gru.GRU`` against ``torch.nn.GRU``, for
 (B, T, I, H) = (32, 100, 32, 128), (64, 100, 64, 256), (1, 1000, 8, 32), in float32 and float64.
 Both libraries run in this one process, interleaved (mini, torch, torch, mini, ...), each after
 warm-up runs and each timed call right after an untimed one of its own (see ``interleaved``);
@@ -235,8 +235,8 @@ def torch_peak_bytes(fn):
 # ---- part 1: against torch ------------------------------------------------------------------
 def build_pair(kind, I, H, dtype, seed=0):
     """The minilstm layer and the torch module with the same weights (torch's hidden bias 0)."""
-    from minilstm.gru import GRU
-    from minilstm.lstm import LSTM
+    from minilstm.nn.gru import GRU
+    from minilstm.nn.lstm import LSTM
     tdt = getattr(torch, dtype)
     if kind == "lstm":
         m = LSTM(I, H, forget_gate=True, peepholes=False, seed=seed, dtype=dtype)
@@ -342,7 +342,7 @@ def rtrl_status():
     """``(sequence_gradient, None)`` when minilstm.rtrl1997 is there and passes a check, else ``(None, why)``."""
     try:
         from minilstm import rtrl1997
-        from minilstm.lstm import LSTM
+        from minilstm.nn.lstm import LSTM
         fn = rtrl1997.sequence_gradient
     except Exception as e:                                   # absent or broken on import
         return None, f"minilstm.rtrl1997 not usable: {type(e).__name__}: {e}"
@@ -361,7 +361,7 @@ def rtrl_status():
 
 
 def run_scaling(args, report):
-    from minilstm.lstm import LSTM
+    from minilstm.nn.lstm import LSTM
     B, I, H, dtype = 1, 8, 32, "float64"
     Ts = [100, 300, 1000] if args.quick else [100, 300, 1000, 3000, 10000]
     rtrl, why = rtrl_status()

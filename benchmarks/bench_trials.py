@@ -1,4 +1,4 @@
-"""Benchmark: the 1997 rule with the trials on one array axis (minilstm.online1997.Stack1997).
+"""Benchmark: the 1997 rule with the trials on one array axis (minilstm.train.online1997.Stack1997).
 
 Measures, on one BLAS thread (set before NumPy is imported):
 
@@ -11,7 +11,7 @@ Measures, on one BLAS thread (set before NumPy is imported):
    trial axis: ``git worktree add /tmp/ref f7c3dc7``), side by side in this run;
 3. memory: bytes held by the stack per trial, after 10 and after 1,000 steps;
 4. one update of mini-batch BPTT + Adam (16 sequences of T = 100 per trial, Exp. 4's net) on the
-   trial axis and, side by side, with the block-diagonal packing of minilstm.trials (K ≤ 40);
+   trial axis and, side by side, with the block-diagonal packing of minilstm.train.trials (K ≤ 40);
 5. array operations per step and device-to-host transfers per step, counted on the strict
    stand-in for CuPy (every call it forwards to NumPy, and every write into an array, counts as
    one operation: on a GPU each is a kernel launch).
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from minilstm import backend, strict  # noqa: E402
 from minilstm.experiments.registry import EXPERIMENTS, trial_seeds  # noqa: E402
 from minilstm.experiments.runner import resolve_config  # noqa: E402
-from minilstm.online1997 import Stack1997  # noqa: E402
+from minilstm.train.online1997 import Stack1997  # noqa: E402
 
 NETS = {"exp1 (3x2, 276 weights)": "exp1_reber", "exp4 (2x2, 93 weights)": "exp4_adding"}
 
@@ -127,10 +127,10 @@ class _Counter:
 
 def bptt_update_ms(K, engine, batch=16, T=100, repeats=3):
     """ms per update of mini-batch BPTT + Adam on Exp. 4's net (93 weights), K trials: on the
-    trial axis (``"stack"``) or packed block-diagonally (``"trialbatch"``, minilstm.trials)."""
+    trial axis (``"stack"``) or packed block-diagonally (``"trialbatch"``, minilstm.train.trials)."""
     from minilstm.optim import Adam
     from minilstm.tasks import TASKS
-    from minilstm.trials import TrialBatch
+    from minilstm.train.trials import TrialBatch
     exp = EXPERIMENTS["exp4_adding_bptt"]
     cfg = resolve_config(exp)
     models = [exp.build(cfg, trial_seeds(s)) for s in range(K)]

@@ -13,7 +13,7 @@ into MyST Markdown, which the book renders without warnings:
 
 * ``:math:`x``` becomes ``$x$``, a ``.. math::`` block becomes a ``$$ ... $$`` block;
 * double-backquoted literals become single-backquoted code;
-* roles such as ``:class:`~minilstm.lstm.LSTM``` become code (``LSTM``);
+* roles such as ``:class:`~minilstm.nn.lstm.LSTM``` become code (``LSTM``);
 * ``text::`` followed by an indented block, and reStructuredText tables, become code blocks;
 * section titles underlined with ``---`` or ``===`` become bold lines;
 * anything else indented (parameter descriptions) is joined to the line above it.
@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import pkgutil
 import re
 import sys
 import textwrap
@@ -35,42 +34,77 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-def _internal_imports(path: Path, names: set) -> set:
-    """The top-level minilstm modules that the file(s) at ``path`` import (a package: all its files)."""
-    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+#: subpackages documented as one section (their ``__init__`` gathers their names); every other
+#: subpackage (``nn``, ``train``) is documented module by module
+WHOLE = {"minilstm.tasks", "minilstm.experiments"}
+
+
+def _is_alias(path: Path) -> bool:
+    """A module kept under its old name for one release (``minilstm/_moved.py``): not documented."""
+    return "from ._moved import alias" in path.read_text(encoding="utf-8")
+
+
+def public_modules() -> dict:
+    """``{dotted name: file}`` of every public module of minilstm (no ``_private`` ones, no old
+    names kept for one release), a subpackage of :data:`WHOLE` as its ``__init__.py``."""
+    found = {}
+    for path in sorted((ROOT / "minilstm").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if any(x.startswith("_") for x in parts[:-1]) or _is_alias(path):
+            continue
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if parts[-1].startswith("_") and parts[-1] != "__init__" or name == "minilstm":
+            continue
+        whole = next((w for w in WHOLE if name == w or name.startswith(w + ".")), None)
+        if whole is not None:
+            found[whole] = ROOT / Path(*whole.split(".")) / "__init__.py"
+        elif parts[-1] != "__init__":
+            found[name] = path
+    return found
+
+
+def _imports(path: Path, modules: dict) -> set:
+    """The public modules of minilstm that the file at ``path`` (or, for a subpackage of
+    :data:`WHOLE`, any file of it) imports, resolved from relative and absolute imports."""
+    files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
     found = set()
+
+    def add(dotted):
+        while dotted and dotted not in modules:        # a name inside a module, or a WHOLE package
+            dotted = next((w for w in WHOLE if dotted.startswith(w + ".")), dotted.rpartition(".")[0])
+        if dotted:
+            found.add(dotted)
+
     for f in files:
-        depth = len(f.relative_to(ROOT / "minilstm").parts) - 1      # 0: minilstm/x.py
+        package = ".".join(f.relative_to(ROOT).with_suffix("").parts[:-1])
         for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
-                if node.level == 0 and (node.module or "").startswith("minilstm."):
-                    found.add(node.module.split(".")[1])
-                elif node.level == depth + 1:                       # relative to minilstm/
-                    if node.module:
-                        found.add(node.module.split(".")[0])
-                    else:
-                        found.update(a.name for a in node.names)
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                if not base.startswith("minilstm"):
+                    continue
+                for alias in node.names:
+                    add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
             elif isinstance(node, ast.Import):
-                found.update(a.name.split(".")[1] for a in node.names
-                             if a.name.startswith("minilstm."))
-    return found & names
+                for alias in node.names:
+                    if alias.name.startswith("minilstm."):
+                        add(alias.name)
+    return found
 
 
 def discover() -> list:
-    """Every public module and subpackage of minilstm, each after the modules it imports (so that
-    each uses only the ones above it), ties in alphabetical order. A new module needs no entry."""
-    import minilstm
-    names = {m.name for m in pkgutil.iter_modules(minilstm.__path__) if not m.name.startswith("_")}
-    deps = {}
-    for n in names:
-        path = ROOT / "minilstm" / n
-        deps[n] = _internal_imports(path if path.is_dir() else path.with_suffix(".py"), names) - {n}
-    order, left = [], set(names)
+    """Every public module of minilstm, each after the modules it imports (so that each uses only
+    the ones above it), ties in alphabetical order. A new module needs no entry."""
+    modules = public_modules()
+    deps = {n: _imports(path, modules) - {n} for n, path in modules.items()}
+    order, left = [], set(modules)
     while left:
         ready = sorted(n for n in left if not deps[n] & left) or sorted(left)[:1]   # cycle: break it
         order.append(ready[0])
         left.remove(ready[0])
-    return [f"minilstm.{n}" for n in order]
+    return order
 
 
 HEADER = """\
@@ -130,7 +164,7 @@ def _depth_at(tex: str, i: int) -> int:
 
 
 def _pieces(row: str, width: int) -> list[str]:
-    """A row split at its top-level ``\qquad`` and, where still longer than ``width``, ``\quad``;
+    r"""A row split at its top-level ``\qquad`` and, where still longer than ``width``, ``\quad``;
     a remark without a relation stays with the formula before it."""
     out = []
     for piece in _top_level_split(row, r"\qquad"):
@@ -153,7 +187,7 @@ def _aligned(piece: str) -> str:
 
 
 def narrow(tex: str, width: int = 90) -> str:
-    """A display equation whose rows hold several relations side by side (joined by ``\qquad``
+    r"""A display equation whose rows hold several relations side by side (joined by ``\qquad``
     or ``\quad``), longer than ``width`` characters of TeX, with the relations one under the
     other, so that it fits the page's column: aligned blocks (``&``) get new aligned rows, the
     others become a ``gathered`` block. Short equations and environments are left as they are."""

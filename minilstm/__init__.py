@@ -5,7 +5,7 @@ The same code runs on NumPy (CPU) or CuPy (GPU); see :mod:`minilstm.backend`.
 A ten-second tour::
 
     import numpy as np, minilstm
-    layer = minilstm.presets.lstm_1997(n_in=7, n_blocks=3, cells_per_block=2, seed=0)
+    layer = minilstm.nn.presets.lstm_1997(n_in=7, n_blocks=3, cells_per_block=2, seed=0)
     x = np.random.default_rng(0).standard_normal((20, 4, 7))      # (T, B, I), time-major
     y, cache = layer.forward(x)                                    # y: (T, B, H)
     dx, grads = layer.backward(np.ones_like(y), cache)             # grads: the keys of layer.params
@@ -14,26 +14,19 @@ A ten-second tour::
                            minilstm.GRU(16, 5, seed=3)], dropout=0.2, seed=0)
     y, cache = deep.forward(x, lengths=[20, 13, 7, 20])          # padded steps: y = 0, no effect
 """
-from . import analysis, backend, functional, losses, optim, presets, tasks
-from .bidirectional import Bidirectional, reverse_sequences
+from . import analysis, backend, functional, losses, nn, optim, tasks, train
 from .backend import get_array_module, get_backend, gpu_available, to_numpy
 from .gradcheck import gradcheck
-from .gru import GRU
-from .embedding import Embedding
-from .layers import Linear
-from .lstm import LSTM
-from .model import SequenceModel
-from .recurrent import valid_mask
-from .rnn import RNN
-from .sampling import CharVocab, sample
-from .stack import Stack
+from .nn import (GRU, LSTM, RNN, Bidirectional, CharVocab, Embedding, Linear, SequenceModel, Stack,
+                 presets, reverse_sequences, sample, valid_mask)
 from .rtrl1997 import TruncatedRTRL, sequence_gradient
+from .train import TrialBatch, fit, fit_online
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["analysis", "backend", "functional", "losses", "optim", "presets", "tasks",
+__all__ = ["analysis", "backend", "functional", "losses", "nn", "optim", "presets", "tasks", "train",
            "get_array_module", "get_backend", "gpu_available", "to_numpy", "gradcheck",
            "GRU", "Linear", "LSTM", "SequenceModel", "RNN",
            "TruncatedRTRL", "sequence_gradient",
            "Stack", "Bidirectional", "reverse_sequences", "Embedding", "valid_mask", "CharVocab",
-           "sample"]
+           "sample", "fit", "fit_online", "TrialBatch"]

@@ -328,7 +328,7 @@ def critical_weight(f_prime_max) -> float:
 
 
 def rnn_scaling_bound(layer) -> float:
-    r""":math:`\gamma\,\sigma_{\max}(R)` for an :class:`~minilstm.rnn.RNN` (γ from its activation),
+    r""":math:`\gamma\,\sigma_{\max}(R)` for an :class:`~minilstm.nn.rnn.RNN` (γ from its activation),
     with ``R`` of shape ``(H, H)``; a float."""
     if "R" not in layer.params or not hasattr(layer, "activation"):
         raise TypeError(f"rnn_scaling_bound needs an RNN (params['R'] and an activation), got "

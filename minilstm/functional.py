@@ -29,7 +29,8 @@ import numpy as np
 from .backend import get_array_module
 
 __all__ = ["sigmoid", "tanh", "sigmoid_of_negative", "tanh_via_exp", "fast_tanh", "g1997", "h1997",
-           "identity", "ACTIVATIONS", "activation", "dsigmoid_from_output", "dtanh_from_output"]
+           "identity", "ACTIVATIONS", "activation", "dsigmoid_from_output", "dtanh_from_output",
+           "softmax", "log_softmax"]
 
 
 def sigmoid(a, out=None):
@@ -156,3 +157,27 @@ def activation(name: str, argument: str = "activation"):
     except (KeyError, TypeError):
         raise ValueError(f"{argument}={name!r} is not a known squashing function; expected one of "
                          f"{sorted(ACTIVATIONS)}") from None
+
+
+def softmax(a, axis=-1):
+    r"""Softmax along ``axis``, :math:`p_k = e^{a_k - m} / \sum_j e^{a_j - m}` with :math:`m=\max_j a_j`.
+
+    Subtracting the maximum leaves the result unchanged and keeps every exponent ≤ 0, so nothing
+    overflows; the largest term is exactly 1, so the sum never underflows to 0.
+    Same shape, dtype and backend as ``a``.
+    """
+    xp = get_array_module(a)
+    e = a - xp.max(a, axis=axis, keepdims=True)
+    xp.exp(e, out=e)
+    e /= xp.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(a, axis=-1):
+    r"""log-softmax along ``axis``: :math:`a_k - m - \log\sum_j e^{a_j - m}`, stable as :func:`softmax`.
+
+    Same shape, dtype and backend as ``a``, e.g. ``(T, B, K)`` with ``axis=-1`` over the K classes.
+    """
+    xp = get_array_module(a)
+    shifted = a - xp.max(a, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))

@@ -170,7 +170,7 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
         read as a passing check).
     forward_kwargs : optional dict passed to every ``layer.forward`` call, e.g.
         ``{"lengths": [5, 2]}`` for a variable-length batch, or a fixed dropout seed
-        ``{"rng": 0}`` for a :class:`~minilstm.stack.Stack` (E must be the same function of the
+        ``{"rng": 0}`` for a :class:`~minilstm.nn.stack.Stack` (E must be the same function of the
         parameters at every call).
 
     The scalar is :math:`E = \sum_{t,b,k} u_{tbk}\,y_{tbk}(t) + \sum_j \sum v_j \odot

@@ -29,7 +29,7 @@ place of ``path``, and can be deleted.
 Arrays are copied to the host with :func:`minilstm.backend.to_numpy` before saving, and moved to
 the requested backend with ``xp.asarray`` when loading.
 
-For a model (anything with ``params`` and ``config``: a :class:`~minilstm.model.SequenceModel`, a
+For a model (anything with ``params`` and ``config``: a :class:`~minilstm.nn.model.SequenceModel`, a
 layer), :func:`save_model` writes its parameters and configuration, and :func:`load_into` loads a
 checkpoint into an existing model after checking that the configurations agree (apart from how
 the weights were initialised: ``seed``, ``init_scale``, ``gate_bias_init``, and the ``backend``)
@@ -398,7 +398,7 @@ def load_into(model, path, *, optimizer=None) -> Checkpoint:
     """Load the checkpoint at ``path`` into ``model`` (and ``optimizer``) in place.
 
     ``model`` : anything with ``params`` (name → array) and ``config``, e.g. a
-    :class:`~minilstm.model.SequenceModel` or a layer built with the checkpoint's preset. Checked
+    :class:`~minilstm.nn.model.SequenceModel` or a layer built with the checkpoint's preset. Checked
     first, each a :class:`CheckpointError` that names what differs:
 
     * the configuration: every key of ``model.config`` (nested: ``core_config.peepholes``, and in

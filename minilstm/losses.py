@@ -40,8 +40,7 @@ Losses:
 from __future__ import annotations
 
 from .backend import get_array_module
-from .functional import sigmoid
-from .layers import log_softmax
+from .functional import log_softmax, sigmoid
 from .validate import check_array, check_same_backend, values_deferred
 
 __all__ = ["mse", "cross_entropy", "logistic", "logistic_mse", "check_target"]

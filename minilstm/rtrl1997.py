@@ -91,7 +91,7 @@ The step's :math:`\Delta_t w` is :math:`\partial E(t)/\partial w` with the trunc
 is the error at step t. Summed over the steps of a sequence with the weights held fixed it is the
 gradient of :math:`E = \sum_t E(t)` of the truncated network (:func:`sequence_gradient`); applied
 after every step it is the paper's online learning (:class:`TruncatedRTRL`). Full BPTT
-(:meth:`minilstm.lstm.LSTM.backward`) gives the same numbers where the cut paths carry nothing:
+(:meth:`minilstm.nn.lstm.LSTM.backward`) gives the same numbers where the cut paths carry nothing:
 T = 1 (without an output-gate peephole), or all :math:`R_\ast = 0` and :math:`p_\ast = 0`.
 
 Shapes (B sequences, K = 1 + the number of input/forget gates with weights)
@@ -108,19 +108,19 @@ block's gate weights), as in the paper; BPTT instead stores :math:`O(T\,B\,G)` a
 from __future__ import annotations
 
 from .functional import activation
-from .lstm import LSTM
+from .nn.lstm import LSTM
 from .validate import check_array, check_finite, check_finite_params, check_int
 
 __all__ = ["TruncatedRTRL", "sequence_gradient"]
 
 
 class TruncatedRTRL:
-    r"""The 1997 truncated gradient of an :class:`~minilstm.lstm.LSTM` layer, forward in time.
+    r"""The 1997 truncated gradient of an :class:`~minilstm.nn.lstm.LSTM` layer, forward in time.
 
-    Wraps a layer (any :class:`~minilstm.lstm.LSTM`: :func:`~minilstm.presets.lstm_1997`,
-    :func:`~minilstm.presets.lstm_forget_1999`, :func:`~minilstm.presets.lstm_peephole_2000`,
+    Wraps a layer (any :class:`~minilstm.nn.lstm.LSTM`: :func:`~minilstm.nn.presets.lstm_1997`,
+    :func:`~minilstm.nn.presets.lstm_forget_1999`, :func:`~minilstm.nn.presets.lstm_peephole_2000`,
     Greff's variants...) and runs it one step at a time with :meth:`LSTM.step_forward
-    <minilstm.lstm.LSTM.step_forward>`, carrying the partial derivatives of the cell states
+    <minilstm.nn.lstm.LSTM.step_forward>`, carrying the partial derivatives of the cell states
     forward (equations in the module docstring). Each sequence of the batch has its own partials.
 
     Online use, as in 1997 (update the weights after every step)::
@@ -138,7 +138,7 @@ class TruncatedRTRL:
 
     Parameters
     ----------
-    layer : :class:`~minilstm.lstm.LSTM`; its ``params`` are read at every step (in place updates
+    layer : :class:`~minilstm.nn.lstm.LSTM`; its ``params`` are read at every step (in place updates
         by an optimizer take effect at the next step).
 
     Attributes
@@ -146,13 +146,13 @@ class TruncatedRTRL:
     dc_dw : ``(B, H, K, M)`` the partials :math:`\partial c_j/\partial w_{l,m}`; ``units`` names
         the K axis (``('z', 'i', 'f')`` or fewer), the M axis is ``v = [x (I), 1, u (U)]``.
     dc_dp : ``(B, nb, S, Kp, S)`` the peephole partials, or None; ``peephole_units`` names Kp.
-    state : the layer's state after the last step; ``cache`` : its :class:`~minilstm.lstm.LSTMStep`.
+    state : the layer's state after the last step; ``cache`` : its :class:`~minilstm.nn.lstm.LSTMStep`.
     nbytes : bytes held by all of the rule's arrays (constant in T).
     """
 
     def __init__(self, layer):
         if not isinstance(layer, LSTM):
-            raise TypeError(f"layer must be a minilstm.lstm.LSTM layer (any preset) for TruncatedRTRL, "
+            raise TypeError(f"layer must be a minilstm.nn.lstm.LSTM layer (any preset) for TruncatedRTRL, "
                             f"got {type(layer).__name__}")
         self.layer = layer
         H, I, U = layer.n_cells, layer.n_in, layer.U
@@ -352,7 +352,7 @@ def sequence_gradient(layer, x, dy, state=None, *, return_y=False, chunk=64):
 
     Parameters
     ----------
-    layer : :class:`~minilstm.lstm.LSTM`. x : ``(T, B, I)``. dy : ``(T, B, H)``,
+    layer : :class:`~minilstm.nn.lstm.LSTM`. x : ``(T, B, I)``. dy : ``(T, B, H)``,
         :math:`\partial E/\partial y(t)` at every step. state : initial state or None (zeros).
     return_y : also return the outputs ``y (T, B, H)``.
 
@@ -361,7 +361,7 @@ def sequence_gradient(layer, x, dy, state=None, *, return_y=False, chunk=64):
     grads : dict with exactly the keys of ``layer.params`` (and ``y`` first with ``return_y``).
     """
     if not isinstance(layer, LSTM):
-        raise TypeError(f"layer must be a minilstm.lstm.LSTM layer (any preset), got {type(layer).__name__}")
+        raise TypeError(f"layer must be a minilstm.nn.lstm.LSTM layer (any preset), got {type(layer).__name__}")
     check_int("chunk", chunk)
     xp = layer.xp
     check_array("x", x, ndim=3, xp=xp)

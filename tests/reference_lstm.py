@@ -1,6 +1,6 @@
 """An independent, deliberately slow LSTM written from the equations, one scalar unit at a time.
 
-Used only by the tests, to check :mod:`minilstm.lstm` without sharing any of its code. Host NumPy
+Used only by the tests, to check :mod:`minilstm.nn.lstm` without sharing any of its code. Host NumPy
 float64, one sequence of the batch at a time, one unit at a time:
 
     z_j  = g( Σ_m W_z[j,m] x_m + Σ_n R_z[j,n] u_n(t-1) + b_z[j] )           cell j
@@ -35,7 +35,7 @@ SQUASH = {
 def reference_forward(params, cfg, x, state0=None, output_peephole_sees="c(t)"):
     """Run the equations above.
 
-    params : dict name -> host float64 array (names and shapes as in minilstm.lstm).
+    params : dict name -> host float64 array (names and shapes as in minilstm.nn.lstm).
     cfg : the layer's ``config`` dict (only the flags are read).
     x : host array (T, B, I). state0 : tuple of host arrays like the layer's state, or None.
     output_peephole_sees : "c(t)" (the correct, peephole order) or "c(t-1)" (a deliberately wrong

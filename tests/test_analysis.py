@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from minilstm import analysis, backend
-from minilstm.gru import GRU
-from minilstm.rnn import RNN
+from minilstm.nn.gru import GRU
+from minilstm.nn.rnn import RNN
 
 
 def _rnn(xp, n_in, n_hidden, activation="tanh", **values):
@@ -216,7 +216,7 @@ def test_lstm_cec_carries_the_error_unchanged(xp):
     ∂c(t)/∂c(t−1) = I and ‖∂E/∂c(t−q)‖ is the same at every lag q ≥ 1 (the CEC), while the
     error at y, which flows only through the gates' recurrent weights, vanishes. With a forget
     gate at f ≈ 1/2 the same error decays by about log(1/2) per step."""
-    lstm = pytest.importorskip("minilstm.lstm")
+    lstm = pytest.importorskip("minilstm.nn.lstm")
     x = xp.asarray(np.random.default_rng(7).standard_normal((20, 2, 2)))
     kw = dict(init_scale=0.5, seed=1, backend=backend.backend_name(xp))
     cec = lstm.LSTM(2, 3, forget_gate=False, gate_bias_init={"i": -20.0}, **kw)

@@ -23,7 +23,7 @@ from minilstm.experiments.report import wilson
 from minilstm.experiments.runner import ExperimentError, main, run_experiment
 from minilstm.gradcheck import numerical_gradient
 from minilstm.io import CheckpointError, load_checkpoint, load_into, save_checkpoint, save_model
-from minilstm.online1997 import Stack1997
+from minilstm.train.online1997 import Stack1997
 from minilstm.train import fit, fit_online
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minilstm import GRU, LSTM, RNN, backend
-from minilstm.bidirectional import Bidirectional
+from minilstm.nn.bidirectional import Bidirectional
 from minilstm.gradcheck import gradcheck
 
 

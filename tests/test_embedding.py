@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from minilstm import GRU, backend
-from minilstm.embedding import Embedding
+from minilstm.nn.embedding import Embedding
 from minilstm.gradcheck import numerical_gradient, relative_error
-from minilstm.model import SequenceModel
+from minilstm.nn.model import SequenceModel
 
 
 def test_lookup_and_repeated_tokens_accumulate(xp):

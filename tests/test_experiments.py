@@ -233,7 +233,7 @@ def test_timing_test_of_an_overflowing_trial_counts_its_streams_wrong_and_spares
     from minilstm.experiments.loops import _test_outputs
     from minilstm.experiments.registry import trial_seeds
     from minilstm.experiments.runner import resolve_config
-    from minilstm.trials import TrialBatch
+    from minilstm.train.trials import TrialBatch
     exp = EXPERIMENTS["timing_gts_no_peephole"]
     cfg = resolve_config(exp)
     tb = TrialBatch([exp.build(cfg, trial_seeds(s)) for s in (0, 1)], loss="mse")

@@ -5,7 +5,7 @@ import pytest
 
 from minilstm import backend
 from minilstm.gradcheck import GradcheckReport, gradcheck, max_elementwise_error, relative_error
-from minilstm.rnn import RNN
+from minilstm.nn.rnn import RNN
 
 
 def test_error_measures_by_hand():

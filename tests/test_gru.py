@@ -4,7 +4,7 @@ import pytest
 
 from minilstm import backend
 from minilstm.gradcheck import gradcheck
-from minilstm.gru import GRU
+from minilstm.nn.gru import GRU
 
 from bad_backward import assert_backward_refuses_bad_input
 

@@ -10,7 +10,7 @@ import pytest
 from minilstm import io
 from minilstm.backend import get_array_module, to_numpy
 from minilstm.io import CheckpointError, load_checkpoint, save_checkpoint
-from minilstm.layers import Linear
+from minilstm.nn.readout import Linear
 from minilstm.optim import Adam
 
 CONFIG = {"n_in": 3, "n_out": 2, "bias": True, "init_scale": 0.1, "dtype": "float64"}
@@ -285,7 +285,7 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_and_no_checkpoi
 
 # ---- loading into an existing model ------------------------------------------------------------
 def _seq_model(preset, seed, xp=np, **kw):
-    from minilstm.model import SequenceModel
+    from minilstm.nn.model import SequenceModel
     from minilstm import presets
     core = getattr(presets, preset)(3, 2, 2, seed=seed, backend=xp, **kw) if preset != "vanilla" \
         else presets.vanilla(3, 4, seed=seed, backend=xp, **kw)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from minilstm import GRU, LSTM, RNN, backend
-from minilstm.bidirectional import Bidirectional, reverse_sequences
+from minilstm.nn.bidirectional import Bidirectional, reverse_sequences
 from minilstm.gradcheck import gradcheck
-from minilstm.presets import PRESETS
-from minilstm.recurrent import check_lengths, valid_mask
-from minilstm.stack import Stack
+from minilstm.nn.presets import PRESETS
+from minilstm.nn.recurrent import check_lengths, valid_mask
+from minilstm.nn.stack import Stack
 
 LENGTHS = (5, 2, 4)   # T = 5; the first sequence fills the batch, the others are padded
 

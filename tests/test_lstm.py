@@ -6,7 +6,7 @@ import pytest
 
 from minilstm import backend, strict
 from minilstm.gradcheck import gradcheck
-from minilstm.lstm import LSTM, LSTMStep
+from minilstm.nn.lstm import LSTM, LSTMStep
 
 from bad_backward import assert_backward_refuses_bad_input
 from reference_lstm import randomize, random_input, random_state

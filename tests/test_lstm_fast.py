@@ -1,10 +1,11 @@
-"""The LSTM's fast path (minilstm.lstm_fast) against the plain step functions of minilstm.lstm."""
+"""The LSTM's fast path (minilstm.nn.lstm_fast) against the plain step functions of minilstm.nn.lstm."""
 import numpy as np
 import pytest
 
-from minilstm import backend, lstm_fast, presets
+from minilstm import backend, presets
+from minilstm.nn import lstm_fast
 from minilstm.gradcheck import gradcheck
-from minilstm.lstm import LSTM
+from minilstm.nn.lstm import LSTM
 
 from reference_lstm import randomize, random_input, random_state
 

@@ -6,8 +6,8 @@ import pytest
 
 from minilstm import backend, presets
 from minilstm.gradcheck import gradcheck
-from minilstm.lstm import LSTM
-from minilstm.presets import EXPERIMENTS_1997, PRESETS, net_1997
+from minilstm.nn.lstm import LSTM
+from minilstm.nn.presets import EXPERIMENTS_1997, PRESETS, net_1997
 
 from reference_lstm import randomize, random_input, random_state
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from minilstm import backend
-from minilstm.lstm import LSTM
-from minilstm.presets import PRESETS, lstm_1997
+from minilstm.nn.lstm import LSTM
+from minilstm.nn.presets import PRESETS, lstm_1997
 
 from reference_lstm import SQUASH, randomize, random_input, random_state, reference_forward
 

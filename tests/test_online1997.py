@@ -1,4 +1,4 @@
-"""The 1997 rule on a trial axis (minilstm.online1997, minilstm.experiments.online).
+"""The 1997 rule on a trial axis (minilstm.train.online1997, minilstm.experiments.online).
 
 1. For every net of the 1997 paper, the stack's gradient of one sequence (weights fixed) equals
    central differences of an *independent* truncated network (test_rtrl1997.reference_net, the
@@ -16,9 +16,9 @@ from minilstm import backend, strict
 from minilstm.experiments import online
 from minilstm.experiments.registry import EXPERIMENTS, trial_seeds
 from minilstm.gradcheck import numerical_gradient
-from minilstm.model import SequenceModel
-from minilstm.online1997 import Stack1997
-from minilstm.presets import lstm_forget_1999
+from minilstm.nn.model import SequenceModel
+from minilstm.train.online1997 import Stack1997
+from minilstm.nn.presets import lstm_forget_1999
 from minilstm.tasks import SUCCESS, TASKS
 from test_rtrl1997 import reference_net
 

@@ -1,11 +1,11 @@
-"""The shared sequence loop (minilstm.recurrent): properties every layer's fast path must keep."""
+"""The shared sequence loop (minilstm.nn.recurrent): properties every layer's fast path must keep."""
 import numpy as np
 import pytest
 
 from minilstm import backend
-from minilstm.gru import GRU
-from minilstm.lstm import LSTM
-from minilstm.rnn import RNN
+from minilstm.nn.gru import GRU
+from minilstm.nn.lstm import LSTM
+from minilstm.nn.rnn import RNN
 
 from reference_lstm import randomize
 

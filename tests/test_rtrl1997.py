@@ -234,7 +234,7 @@ def test_bad_input_is_named(xp):
         rule.gradient(xp.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"dy must have shape \(4, 1, 4\)"):
         sequence_gradient(layer, xp.zeros((4, 1, 3)), xp.zeros((4, 1, 3)))
-    with pytest.raises(TypeError, match="layer must be a minilstm.lstm.LSTM layer"):
+    with pytest.raises(TypeError, match="layer must be a minilstm.nn.lstm.LSTM layer"):
         TruncatedRTRL(object())
 
 

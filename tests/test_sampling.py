@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from minilstm import GRU, LSTM, RNN, backend
-from minilstm.embedding import Embedding
-from minilstm.layers import softmax
-from minilstm.model import SequenceModel
-from minilstm.sampling import CharVocab, sample
-from minilstm.stack import Stack
+from minilstm.nn.embedding import Embedding
+from minilstm.nn.readout import softmax
+from minilstm.nn.model import SequenceModel
+from minilstm.nn.sampling import CharVocab, sample
+from minilstm.nn.stack import Stack
 
 
 def _model(be, embedding=True):

@@ -5,7 +5,7 @@ import pytest
 
 from minilstm import GRU, LSTM, RNN, backend
 from minilstm.gradcheck import gradcheck
-from minilstm.stack import Stack
+from minilstm.nn.stack import Stack
 
 
 def _stack(be, dropout=0.4):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from minilstm import LSTM
-from minilstm.bidirectional import Bidirectional
-from minilstm.stack import Stack
+from minilstm.nn.bidirectional import Bidirectional
+from minilstm.nn.stack import Stack
 
 torch = pytest.importorskip("torch")
 

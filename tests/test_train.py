@@ -4,10 +4,10 @@ import pytest
 
 from minilstm import backend
 from minilstm.gradcheck import numerical_gradient, relative_error
-from minilstm.model import SequenceModel
+from minilstm.nn.model import SequenceModel
 from minilstm.optim import SGD, Adam, Momentum
-from minilstm.presets import lstm_1997
-from minilstm.rnn import RNN
+from minilstm.nn.presets import lstm_1997
+from minilstm.nn.rnn import RNN
 from minilstm.train import Progress, TrainingDiverged, fit, fit_online
 
 

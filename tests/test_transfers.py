@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from minilstm import GRU, LSTM, RNN, SequenceModel, TruncatedRTRL, backend, optim, presets, strict
-from minilstm.online1997 import Stack1997
+from minilstm.train.online1997 import Stack1997
 from minilstm.train import fit, fit_online
 from minilstm.validate import deferred_value_checks
 from test_online1997 import _models
@@ -134,7 +134,7 @@ def test_fit_reads_once_per_check_whatever_the_length(clip):
 
 
 def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length():
-    """The BPTT experiments' engine (minilstm.trials.TrialBatch, here the Elman adding run):
+    """The BPTT experiments' engine (minilstm.train.trials.TrialBatch, here the Elman adding run):
     per update one read of the K losses, one of the weights' finiteness and one of the outputs
     for the success criterion; nothing grows with T."""
     from minilstm.experiments.runner import run_experiment
@@ -153,10 +153,10 @@ def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length()
 def test_composites_and_sampling_read_nothing_per_step():
     """Stack and Bidirectional make their parts' entry checks (1 per part forward), with or
     without lengths; sampling reads its prime's checks and the drawn tokens once, at the end."""
-    from minilstm.bidirectional import Bidirectional
-    from minilstm.embedding import Embedding
-    from minilstm.sampling import sample
-    from minilstm.stack import Stack
+    from minilstm.nn.bidirectional import Bidirectional
+    from minilstm.nn.embedding import Embedding
+    from minilstm.nn.sampling import sample
+    from minilstm.nn.stack import Stack
     counts = []
     for T in (10, 20):
         stack = Stack([LSTM(3, 4, seed=0, backend="strict"), GRU(4, 5, seed=1, backend="strict")],

@@ -1,4 +1,4 @@
-"""K independent trials packed as one block-diagonal network (minilstm.trials).
+"""K independent trials packed as one block-diagonal network (minilstm.train.trials).
 
 The promise: trial k trained in a batch follows exactly (to 1e-10) the trajectory of the same
 network trained alone with the same seed and the same data, for every layer kind, with Adam
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from minilstm import backend
-from minilstm.gru import GRU
-from minilstm.model import SequenceModel
+from minilstm.nn.gru import GRU
+from minilstm.nn.model import SequenceModel
 from minilstm.optim import SGD, Adam
-from minilstm.presets import lstm_1997, lstm_forget_1999, net_1997, vanilla
-from minilstm.rnn import RNN
+from minilstm.nn.presets import lstm_1997, lstm_forget_1999, net_1997, vanilla
+from minilstm.nn.rnn import RNN
 from minilstm.tasks import TASKS
-from minilstm.model import LOSSES
-from minilstm.trials import TrialBatch
+from minilstm.nn.model import LOSSES
+from minilstm.train.trials import TrialBatch
 
 
 def _lstm4(seed, xp):

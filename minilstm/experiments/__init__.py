@@ -3,8 +3,8 @@
 Modules: :mod:`~minilstm.experiments.registry` (the experiments, their nets, defaults and where
 they differ from the papers), :mod:`~minilstm.experiments.online` (the 1997 experiments trained
 as the paper did: its online truncated rule for K trials on one array axis,
-:class:`~minilstm.online1997.Stack1997`), :mod:`~minilstm.experiments.loops` (the BPTT loops
-of the comparisons and of the later papers, K trials in one :class:`~minilstm.trials.TrialBatch`), :mod:`~minilstm.experiments.published` (the papers'
+:class:`~minilstm.train.online1997.Stack1997`), :mod:`~minilstm.experiments.loops` (the BPTT loops
+of the comparisons and of the later papers, K trials in one :class:`~minilstm.train.trials.TrialBatch`), :mod:`~minilstm.experiments.published` (the papers'
 numbers), :mod:`~minilstm.experiments.runner` (JSON results, the side-by-side table, the command
 line), :mod:`~minilstm.experiments.nets` (a net no preset builds: Exp. 2's direct input-to-output
 weights). ``python -m minilstm.experiments --help`` lists every experiment and task. Every 1997

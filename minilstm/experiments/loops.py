@@ -2,7 +2,7 @@ r"""The BPTT training loops of the experiments, each for K trials packed in one 
 
 The 1997 experiments, trained by the paper's rule and by BPTT (their comparisons), run on the
 trial axis of :mod:`minilstm.experiments.online`; the loops here train the nets that
-:class:`~minilstm.online1997.Stack1997` does not hold (the Elman baseline; the peephole and
+:class:`~minilstm.train.online1997.Stack1997` does not hold (the Elman baseline; the peephole and
 timing nets and the continual streams of the later papers):
 
 * :func:`bptt_last_step` — tasks with masked targets, one at the end (adding, multiplication,
@@ -16,7 +16,7 @@ timing nets and the continual streams of the later papers):
   symbols.
 
 Each returns a list of per-trial dicts (``success``, ``sequences_to_success``, ...) ready for
-JSON, with the divergence record of :class:`~minilstm.trials.TrialBatch`: ``diverged`` and
+JSON, with the divergence record of :class:`~minilstm.train.trials.TrialBatch`: ``diverged`` and
 ``diverged_at``, the loop's update (0-based: a time step for the online rule, a mini-batch for
 BPTT) whose result was not finite, after which the trial was frozen at its last good weights.
 Every loop reports progress to ``progress``: None, a ``progress(message)`` callable, or a
@@ -34,7 +34,7 @@ import numpy as np
 from .. import backend
 from ..optim import Adam
 from ..tasks import SUCCESS, TASKS
-from ..trials import select
+from ..train.trials import select
 from ..tasks.reber import EMBEDDED_REBER, SYMBOLS
 
 __all__ = ["bptt_last_step", "bptt_continual_reber", "ReberStreams"]

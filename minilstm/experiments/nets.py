@@ -11,7 +11,7 @@ only the inputs. The paper's count for p = 100, 101 inputs and 101 outputs witho
       + \underbrace{2\cdot 101}_{\text{cell, input gate: inputs}} = 10{,}504.
 
 :class:`InputToOutput` wraps a recurrent layer so that its output is :math:`[y(t), x(t)]`; a
-:class:`~minilstm.model.SequenceModel` readout on it then has the direct input-to-output
+:class:`~minilstm.nn.model.SequenceModel` readout on it then has the direct input-to-output
 weights. Parameters named in ``drop`` (here the layer's recurrent weights ``R_z, R_i``) are held
 at 0: they are not in ``params``, not trained and not counted.
 """
@@ -23,13 +23,13 @@ __all__ = ["InputToOutput"]
 class InputToOutput:
     r"""A recurrent layer whose output also carries its input: :math:`y'(t) = [y(t), x(t)]`.
 
-    ``inner`` is the layer (an :class:`~minilstm.lstm.LSTM`, :class:`~minilstm.rnn.RNN` or
-    :class:`~minilstm.gru.GRU`); ``drop`` names parameters of it that are fixed at 0 and left
+    ``inner`` is the layer (an :class:`~minilstm.nn.lstm.LSTM`, :class:`~minilstm.nn.rnn.RNN` or
+    :class:`~minilstm.nn.gru.GRU`); ``drop`` names parameters of it that are fixed at 0 and left
     out of ``params`` (and so of training and of the weight count).
 
     Shapes: ``x (T, B, I)`` → ``y' (T, B, H + I)``, the layer's H outputs first; ``backward``
     takes ``dy' (T, B, H + I)`` and returns ``dx = dx_inner + dy'[..., H:]`` ``(T, B, I)`` and the
-    gradients of ``params``. :class:`~minilstm.trials.TrialBatch` packs it like its inner layer
+    gradients of ``params``. :class:`~minilstm.train.trials.TrialBatch` packs it like its inner layer
     (the readout's input axis is the cells, then the inputs).
     """
 

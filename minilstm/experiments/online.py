@@ -1,6 +1,6 @@
 r"""The 1997 experiments trained as the paper trained them: online, K trials on one array axis.
 
-Every trial of a :class:`~minilstm.online1997.Stack1997` reads its own stream of sequences
+Every trial of a :class:`~minilstm.train.online1997.Stack1997` reads its own stream of sequences
 (drawn from its own generator), one after another, and the K trials step in lockstep: at step t
 trial k is somewhere in its own current sequence. When a sequence ends, that trial's activations
 and partials are reset (Sec. 4 of the paper: "activations reset after every sequence") and its
@@ -365,7 +365,7 @@ def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer,
                         clip=None, lr_half_life=None, test_kwargs=None, report_every=50,
                         progress=None, time_limit=None):
     r"""The comparison runs of Exp. 2–6: full BPTT on mini-batches (:meth:`Stack1997.bptt
-    <minilstm.online1997.Stack1997.bptt>`), a step of ``optimizer`` (built on
+    <minilstm.train.online1997.Stack1997.bptt>`), a step of ``optimizer`` (built on
     ``stack.optimizer_params()``, e.g. Adam) per mini-batch, K trials on the same axis.
 
     Each update, every trial draws ``batch`` sequences from its own generator; their verdicts

@@ -17,11 +17,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..model import SequenceModel
+from ..nn.model import SequenceModel
 from ..optim import Adam
-from ..presets import (EXPERIMENTS_1997, bias_staircase, lstm_1997, lstm_forget_1999,
+from ..nn.presets import (EXPERIMENTS_1997, bias_staircase, lstm_1997, lstm_forget_1999,
                        lstm_peephole_2000, net_1997)
-from ..rnn import RNN
+from ..nn.rnn import RNN
 from ..tasks.reber import train_test_strings
 from . import loops, online
 from .nets import InputToOutput
@@ -61,8 +61,8 @@ class Experiment:
     notes: list = field(default_factory=list)   # where we differ from the paper, and why
     rule: str = "bptt"           # "rtrl1997" (the paper's online rule), "bptt", "truncated_bptt"
     optimizer: str = "adam"      # "sgd" (the paper's) or "adam"; recorded in every result
-    engine: str = "trialbatch"   # "stack": trials on one array axis (minilstm.online1997);
-                                 # "trialbatch": block-diagonal packing (minilstm.trials)
+    engine: str = "trialbatch"   # "stack": trials on one array axis (minilstm.train.online1997);
+                                 # "trialbatch": block-diagonal packing (minilstm.train.trials)
 
 
 # ---- Exp. 1: embedded Reber, the 1997 rule -------------------------------------------------------
@@ -93,7 +93,7 @@ def _exp1_data(cfg, seeds):
 
 
 def _run_exp1(stack, cfg, seeds, budget, progress, time_limit):
-    r"""Exp. 1 with the paper's own learning rule, on the trial axis (:mod:`minilstm.online1997`).
+    r"""Exp. 1 with the paper's own learning rule, on the trial axis (:mod:`minilstm.train.online1997`).
 
     As in the paper: the 3 × 2 net (276 weights; ``net = "4x1"``: 264), fully recurrent
     wiring, g = 4σ − 2, h = 2σ − 1, no forget gate, output-gate biases −1, −2, −3 (−4),
@@ -311,7 +311,7 @@ paper's: it trained online); each experiment adds its net's and task's settings.
 
 
 def _words_1997(key):
-    """The words for the 1997 net ``key`` of :data:`~minilstm.presets.EXPERIMENTS_1997`."""
+    """The words for the 1997 net ``key`` of :data:`~minilstm.nn.presets.EXPERIMENTS_1997`."""
     spec = EXPERIMENTS_1997[key]
 
     def words(cfg):
@@ -333,7 +333,7 @@ each adds the paper's learning rate and its net's and task's settings."""
 
 
 def _online_words(cfg):
-    return (f"online truncated RTRL-style rule (minilstm.online1997), weights changed after every "
+    return (f"online truncated RTRL-style rule (minilstm.train.online1997), weights changed after every "
             f"step, plain gradient descent lr {cfg['lr']} (the paper's rule)")
 
 
@@ -343,7 +343,7 @@ def _run_online(task, task_kwargs, test_kwargs=None):
         r"""The paper's method: the truncated RTRL-style gradient, weights changed after every
         time step by plain gradient descent at the paper's learning rate, activations and
         partials reset at the start of every sequence, the error injected where the task has a
-        target, K trials on one array axis (:mod:`minilstm.online1997`). Stop: the paper's
+        target, K trials on one array axis (:mod:`minilstm.train.online1997`). Stop: the paper's
         window rule on the training sequences, evaluated after every sequence; then fresh test
         sequences judged by ``minilstm.tasks.SUCCESS``.
         """
@@ -365,7 +365,7 @@ def _run_minibatch(task, task_kwargs, test_kwargs=None):
     def run(stack, cfg, seeds, budget, progress, time_limit):
         r"""Mini-batch BPTT with Adam where the paper used its online rule (its learning rate is
         in the experiment's ``method.paper``), the K trials on one array axis
-        (:meth:`~minilstm.online1997.Stack1997.bptt`).
+        (:meth:`~minilstm.train.online1997.Stack1997.bptt`).
 
         Net, wiring, squashing functions, initialisation, gate biases, output units and squared
         error are the paper's. Success is the paper's stopping rule (the ``window`` most recent
@@ -591,7 +591,7 @@ EXPERIMENTS = {
         summary="embedded Reber, 3x2 (276) or 4x1 (264) LSTM, the 1997 truncated online rule",
         defaults=dict(lr=0.5, **_EXP1_DATA, check_every_steps=1000, target="legal"),
         trials=30, budget=30_000, unit="strings",
-        ours=lambda c: ("online truncated RTRL-style rule (minilstm.online1997), weights changed "
+        ours=lambda c: ("online truncated RTRL-style rule (minilstm.train.online1997), weights changed "
                         f"after every step, plain gradient descent lr {c['lr']} (the paper's rule)"
                         + ("" if c["target"] == "legal" else
                            "; targets: the actual next symbol (one-hot), not the paper's")),

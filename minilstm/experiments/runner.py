@@ -24,9 +24,9 @@ import numpy as np
 
 from .. import __version__, backend
 from ..tasks import DESCRIPTIONS, TASKS
-from ..train import Progress
-from ..online1997 import Stack1997
-from ..trials import TrialBatch
+from ..train.fit import Progress
+from ..train.online1997 import Stack1997
+from ..train.trials import TrialBatch
 from ..validate import check_int, check_number
 from .published import published_for
 from .registry import EXPERIMENTS, trial_seeds
@@ -359,7 +359,7 @@ def _epilog():
             f"tasks with an experiment above (minilstm.tasks.TASKS; [the experiments]):\n{with_exp}\n\n"
             "tasks available as data generators only (minilstm.tasks.TASKS[name](batch, rng, ...)), "
             f"no experiment yet:\n{without}\n\n"
-            "Trials run as one batch (trial k: seed SEED+k); see minilstm.trials.\n"
+            "Trials run as one batch (trial k: seed SEED+k); see minilstm.train.trials.\n"
             "Example: python -m minilstm.experiments exp4_adding --trials 10 --seed 0 "
             "--out results/exp4_adding.json")
 

@@ -6,7 +6,7 @@ import pytest
 
 from minilstm import strict
 from minilstm.backend import backend_name, get_array_module, to_numpy
-from minilstm.layers import Linear, log_softmax, softmax
+from minilstm.nn.readout import Linear, log_softmax, softmax
 
 
 def central_diff(f, a, eps=1e-5):

@@ -1,7 +1,7 @@
 r"""The fit loops: mini-batch BPTT (:func:`fit`) and online learning with the 1997 truncated rule
 (:func:`fit_online`), with one divergence guard, one progress display and one :class:`History`.
 
-Divergence guard (both loops, :mod:`minilstm.guard`): the loss, the gradient norm and the weights
+Divergence guard (both loops, :mod:`minilstm.train.guard`): the loss, the gradient norm and the weights
 of every update are checked on the device, and the verdict is read every ``check_every`` updates
 (every update on NumPy by default, where a read costs nothing; every 100 on a GPU, where each read
 makes the host wait). NaN or inf stops training with :class:`TrainingDiverged`, which names the
@@ -17,22 +17,20 @@ default: notebooks, tests).
 """
 from __future__ import annotations
 
-import math
-import sys
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .guard import DivergenceGuard, default_check_every
-from .losses import check_target
-from .lstm import LSTM
-from .optim import clip_grad_norm, global_norm
-from .rtrl1997 import TruncatedRTRL
-from .validate import (check_bool, check_callable, check_choice, check_finite, check_int,
+from .progress import Progress
+from ..losses import check_target
+from ..nn.lstm import LSTM
+from ..optim import clip_grad_norm, global_norm
+from ..rtrl1997 import TruncatedRTRL
+from ..validate import (check_bool, check_callable, check_choice, check_finite, check_int,
                        check_number, deferred_value_checks)
 
-__all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress"]
+__all__ = ["fit", "fit_online", "History", "TrainingDiverged"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -70,96 +68,6 @@ class History:
             self.metrics.setdefault(k, []).append((step, v))
 
 
-def _duration(seconds) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else (f"{m}:{s:02d}" if m else f"{s} s")
-
-
-class Progress:
-    """A progress display of ``done`` out of ``total`` with rate and ETA, or nothing.
-
-    ``enabled=False``: silent. Otherwise a tqdm bar (``tqdm.auto``, a widget in notebooks) when
-    tqdm is installed and ``use_tqdm`` is not False, else a line on ``file`` (default stderr)
-    each time ``done`` passes another tenth of ``total`` and at the end, e.g.
-    ``training: 300/1,000 updates (30%), 52.1 updates/s, ETA 13 s, loss 0.12``.
-    The ETA assumes the rate so far and the whole ``total`` (a run that stops early ends sooner).
-
-    ``update_to(done, info)`` sets the position (``info``: a short status after the numbers);
-    ``write(msg)`` (or calling the object) prints one message line; ``close()`` ends the display.
-    """
-
-    def __init__(self, total, desc="", unit="updates", *, enabled=True, use_tqdm=None, file=None):
-        self.total, self.desc, self.unit, self.enabled = int(total), desc, unit, bool(enabled)
-        self.file = file
-        self.bar, self.done, self._printed = None, 0, 0
-        self.t0 = time.perf_counter()
-        self._every = max(1, self.total // 10)
-        if self.enabled and use_tqdm is not False:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                if use_tqdm:
-                    raise
-            else:
-                self.bar = tqdm(total=self.total, desc=desc, unit=f" {unit}",
-                                unit_scale=self.total >= 100_000,            # 1.5M symbols
-                                dynamic_ncols=True, file=self._file())
-
-    def _file(self):
-        return sys.stderr if self.file is None else self.file
-
-    def line(self, info="") -> str:
-        """The fallback's text for the current position: counts, percent, rate, ETA, ``info``."""
-        elapsed = time.perf_counter() - self.t0
-        rate = self.done / elapsed if elapsed > 0 else float("inf")
-        left = (self.total - self.done) / rate if rate > 0 else float("inf")
-        eta = _duration(left) if math.isfinite(left) else "?"
-        pct = 100.0 * self.done / self.total if self.total else 100.0
-        speed = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
-        text = (f"{self.desc}: {self.done:,}/{self.total:,} {self.unit} ({pct:.0f}%), "
-                f"{speed} {self.unit}/s, ETA {eta}")
-        return text + (f", {info}" if info else "")
-
-    def update_to(self, done, info=""):
-        """Move to ``done`` (absolute) with the status ``info``."""
-        if not self.enabled:
-            return
-        done = int(done)
-        if self.bar is not None:
-            self.bar.update(done - self.done)
-            self.done = done
-            if info:
-                self.bar.set_postfix_str(info, refresh=False)
-            return
-        self.done = done
-        if done >= self._printed + self._every or (done >= self.total > self._printed):
-            self._printed = done
-            print(self.line(info), file=self._file(), flush=True)
-
-    def write(self, msg):
-        """Print one message line (above the bar, if there is one)."""
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.write(msg, file=self._file())
-        else:
-            print(msg, file=self._file(), flush=True)
-
-    __call__ = write
-
-    def close(self):
-        """End the display (the bar, or a last line if the last position was not printed)."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-        elif self.enabled and self.done > self._printed:
-            self._printed = self.done
-            print(self.line("stopped"), file=self._file(), flush=True)
-
-
-# ---- what both loops share ---------------------------------------------------------------------
 # ---- the arguments, checked where they enter ---------------------------------------------------
 def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, eval_every, stop,
                     progress, check_every):
@@ -236,7 +144,7 @@ def _evaluate(model, history, count, evaluate, stop) -> bool:
 # ---- mini-batch BPTT ---------------------------------------------------------------------------
 def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=100, stop=None,
         progress=False, desc="training", check_every=None):
-    """Train ``model`` (a :class:`~minilstm.model.SequenceModel`) for ``steps`` updates by BPTT.
+    """Train ``model`` (a :class:`~minilstm.nn.model.SequenceModel`) for ``steps`` updates by BPTT.
 
     Parameters
     ----------
@@ -244,13 +152,13 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
         ``mask (T, B)`` bool or None; host NumPy arrays are checked (NaN or inf in ``x``, the
         loss's target values) and moved to the model's backend (explicitly, with ``xp.asarray``).
         A fourth item, ``lengths (B,)``, makes it a variable-length batch (see
-        :meth:`~minilstm.model.SequenceModel.loss`).
+        :meth:`~minilstm.nn.model.SequenceModel.loss`).
     optimizer : from :mod:`minilstm.optim`, built on ``model.params``.
     clip : global gradient-norm threshold (Pascanu et al. 2013), or None.
     evaluate : optional ``evaluate(model) -> dict`` of metrics, called every ``eval_every`` updates
         and at the end; ``stop`` : optional ``stop(metrics) -> bool`` ending training early.
     progress : show a progress display with rate and ETA (:class:`Progress`; silent by default).
-    check_every : updates between reads of the divergence guard (:mod:`minilstm.guard`); None:
+    check_every : updates between reads of the divergence guard (:mod:`minilstm.train.guard`); None:
         1 on NumPy, 100 on a GPU. The losses reach ``History`` at each read.
 
     Returns a :class:`History`. Raises :class:`TrainingDiverged` naming the update at which the
@@ -303,8 +211,8 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
                eval_every=100, stop=None, progress=False, desc="online training", check_every=None):
     r"""Train ``model`` online with the 1997 truncated gradient, for ``sequences`` sequence batches.
 
-    ``model`` : a :class:`~minilstm.model.SequenceModel` whose core is an
-    :class:`~minilstm.lstm.LSTM` (any preset); the core's gradient is the truncated one of
+    ``model`` : a :class:`~minilstm.nn.model.SequenceModel` whose core is an
+    :class:`~minilstm.nn.lstm.LSTM` (any preset); the core's gradient is the truncated one of
     :class:`~minilstm.rtrl1997.TruncatedRTRL`, carried forward in time, the readout's is exact.
     Activations and partials are reset at the start of every sequence (Hochreiter & Schmidhuber
     1997). At step t of a sequence, with the readout :math:`a(t) = W_y\,y(t) + b_y`:

@@ -1,0 +1,455 @@
+r"""Many independent trials of one network, trained as one batch.
+
+The papers report a success rate and a mean over many trials (30 for Exp. 1 of Hochreiter &
+Schmidhuber 1997, 100 nets per condition in Gers et al. 2000). The 1997 nets are tiny (93 to 276
+weights), so on a CPU one trial is dominated by Python's per-step overhead, not by arithmetic:
+K trials run side by side cost about as much as one.
+
+Design: block-diagonal packing
+------------------------------
+K copies of a network with I inputs, H units and O outputs become **one** wider network of the
+same class with K·I inputs, K·H units and K·O outputs, whose every weight matrix is
+block-diagonal across trials: trial k's block reads only trial k's inputs and units. A fixed 0/1
+mask :math:`M` (one per parameter) says which entries belong to some trial:
+
+.. math::
+
+    \theta \leftarrow M \odot \theta \quad\text{(at the start)}, \qquad
+    g \leftarrow M \odot g \quad\text{(after every backward)},
+
+so an off-block weight starts at 0 and never moves, and trial k's units never see another
+trial's activations. The loss is the *sum* of the K trials' losses, each on its own outputs,
+targets and mask, so the gradient of trial k's block is exactly the gradient trial k would get
+alone; Adam, momentum and SGD act elementwise, so trial k's block follows exactly the trajectory
+it would follow alone (up to the order of floating-point sums in the matrix products:
+``tests/test_trials.py`` checks 1e-10 against single runs).
+
+What "the same layout" means for each layer class (the index maps in :func:`axis_kinds`):
+
+* every axis of a parameter is one of ``in`` (inputs), ``cell`` (cells / hidden units),
+  ``block`` (memory blocks: gates act on blocks), ``u`` (the LSTM's recurrent source
+  :math:`u = [y, i, f, o]` of the 1997 wiring, which is gate-major in the wide layer:
+  ``[y (K·H) | i (K·nb) | f (K·nb) | o (K·nb)]``) or ``out`` (readout outputs);
+* trial k owns indices ``k·n .. k·n + n − 1`` of every ``in/cell/block/out`` axis and the
+  corresponding pieces of ``u``.
+
+Any :class:`~minilstm.nn.lstm.LSTM` (every preset, 1997 wiring, peepholes, CIFG, FGR),
+:class:`~minilstm.nn.rnn.RNN` and :class:`~minilstm.nn.gru.GRU` can be packed; the layers themselves
+are used unchanged. So can a wrapper that holds one of them as ``inner`` and trains a subset of
+its parameters (:class:`minilstm.experiments.nets.InputToOutput`: with ``skip_input`` its output
+is ``[y, x]``, and the readout's input axis is trial k's cells, then its inputs).
+
+Data: each trial has its own data (its own random stream). ``pack`` concatenates the trials'
+inputs along the feature axis, padding shorter sequences with zeros at the end; since a step's
+output depends only on earlier inputs and each trial's loss mask is its own, padding changes
+nothing for that trial.
+
+How it scales
+-------------
+Per step the wide layer does one ``(B, K·U) @ (K·U, K·G)`` product instead of K products
+``(B, U) @ (U, G)``: the arithmetic grows as :math:`K^2` (the off-block zeros are multiplied
+too) while the Python overhead per step stays that of one trial. Measured on one busy CPU
+core (NumPy, one BLAS thread), one Adam update of the 93-weight adding net, B = 16, T ≈ 105:
+
+====  ==============  ===============
+K     ms per update   ms per trial
+====  ==============  ===============
+1     20              20
+5     27              5.3
+10    39              3.9
+20    71              3.6
+40    164             4.1
+====  ==============  ===============
+
+so 10–20 trials cost 2–3.5× one trial, and past K ≈ 20–30 the :math:`K^2` arithmetic takes
+over. Split larger trial counts into groups (``--trials-per-batch`` of
+``python -m minilstm.experiments``). The 1997 online rule does not use this packing: its
+experiments run on :class:`minilstm.train.online1997.Stack1997`, where the trials are a leading
+array axis of every weight, state and partial and the cost grows linearly with K. Block-diagonal
+packing remains for the BPTT runs because it reuses the layers as they are.
+
+One caution: ``0 · inf = NaN``. A mask is therefore applied by *selection*,
+:math:`g \leftarrow \text{where}(M > 0,\ g,\ 0)`, never by multiplication: a trial whose
+gradient overflowed (inf in its block, and in the off-block entries of its rows and columns)
+leaves exactly 0 in every entry that is not its own, instead of NaN. :meth:`TrialBatch.step`
+checks every trial's parameters after every update and freezes a trial whose update was not
+finite at its last good weights, recording the update in ``diverged_at``; its optimizer state
+(Adam's m and v may hold inf or NaN in its block from then on) is kept out of the parameters by
+the same selection. If one trial's *activations* overflowed, the wide product would still spread
+NaN to every trial; the 1997 units are bounded (σ, g, h squash; the CEC grows at most linearly)
+and a frozen trial keeps finite weights, so that does not happen.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend as _backend
+from ..functional import softmax
+from ..nn.gru import GRU
+from ..nn.lstm import LSTM
+from ..nn.model import LOSSES, SequenceModel
+from ..nn.rnn import RNN
+from ..validate import deferred_value_checks
+
+__all__ = ["TrialBatch", "axis_kinds", "widen_core", "select"]
+
+
+def select(mask, a):
+    """``where(mask > 0, a, 0)``: the entries of ``a`` that ``mask`` keeps, exactly 0 elsewhere,
+    even where ``a`` is inf or NaN (``a * mask`` would give NaN there). Any backend."""
+    xp = _backend.get_array_module(a)
+    return xp.where(mask > 0, a, 0.0)
+
+
+# ---- layouts ------------------------------------------------------------------------------------
+def axis_kinds(core) -> dict:
+    """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring)."""
+    if hasattr(core, "inner"):                              # a wrapper: its layer's, for its params
+        kinds = axis_kinds(core.inner)
+        return {name: kinds[name] for name in core.params}
+    if isinstance(core, LSTM):
+        out = {}
+        for name in core.params:
+            kind, unit = name.split("_", 1)
+            row = "cell" if (unit == "z" or kind == "p") else "block"
+            if kind == "W":
+                out[name] = (row, "in")
+            elif kind == "R":
+                out[name] = (row, "cell" if (core.fgr and unit == "z") else "u")
+            else:                                           # b_*, p_*
+                out[name] = (row,)
+        return out
+    if isinstance(core, (RNN, GRU)):
+        return {name: (("cell", "in") if name.startswith("W") else
+                       ("cell", "cell") if name.startswith("R") else ("cell",))
+                for name in core.params}
+    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+
+
+def widen_core(core, K: int):
+    """A zero-initialised layer of ``core``'s class and configuration, K times as wide."""
+    if hasattr(core, "inner"):                              # a wrapper around a wide layer
+        return core.widened(widen_core(core.inner, K))
+    cfg = dict(core.config)
+    if isinstance(core, LSTM):
+        cfg.update(n_in=K * core.n_in, n_cells=K * core.n_cells, gate_bias_init=None, seed=None,
+                   init_scale=0.0)
+        return LSTM(**cfg)
+    if isinstance(core, RNN):
+        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
+        return RNN(**cfg)
+    if isinstance(core, GRU):
+        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
+        return GRU(**cfg)
+    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+
+
+def _sizes(core):
+    core = getattr(core, "inner", core)
+    H = core.n_cells if isinstance(core, LSTM) else core.n_hidden
+    nb = core.n_blocks if isinstance(core, LSTM) else H
+    n_gate_state = (len(core.gates) if isinstance(core, LSTM) and core.has_gate_state else 0)
+    return core.n_in, H, nb, n_gate_state
+
+
+def _index(kind, k, K, core, n_out):
+    """Host index array of trial k along an axis of ``kind`` in the wide layer."""
+    I, H, nb, ng = _sizes(core)
+    if kind == "in":
+        return k * I + np.arange(I)
+    if kind == "cell":
+        return k * H + np.arange(H)
+    if kind == "block":
+        return k * nb + np.arange(nb)
+    if kind == "out":
+        return k * n_out + np.arange(n_out)
+    if kind == "y":                                         # the readout's input: the core's output
+        cells = k * H + np.arange(H)
+        if getattr(core, "skip_input", False):              # [y (K·H) | x (K·I)]
+            return np.concatenate([cells, K * H + k * I + np.arange(I)])
+        return cells
+    if kind == "u":                                         # [y | i | f | o], gate-major when wide
+        parts = [k * H + np.arange(H)]
+        parts += [K * H + g * K * nb + k * nb + np.arange(nb) for g in range(ng)]
+        return np.concatenate(parts)
+    raise ValueError(f"unknown axis kind {kind!r}")
+
+
+class TrialBatch:
+    r"""K independent trials of one :class:`~minilstm.nn.model.SequenceModel`, as one wide model.
+
+    Parameters
+    ----------
+    models : list of K single-trial :class:`~minilstm.nn.model.SequenceModel` with the same
+        configuration (only the random initial values differ: build them with K seeds). Their
+        values are copied into the blocks; the models themselves are not used afterwards.
+    loss : a key of :data:`minilstm.nn.model.LOSSES` (default: the models' own loss);
+        ``"logistic_mse"`` is the 1997 output layer (logistic units, squared error).
+
+    Attributes
+    ----------
+    model : the wide :class:`~minilstm.nn.model.SequenceModel` (train it with any optimizer built on
+        ``model.params``, calling :meth:`mask_grads` on the gradients, or use :meth:`step`).
+    masks : ``{name: 0/1 array}`` of the wide parameters' shapes, on the model's backend.
+    K, n_in, n_out : trials, and one trial's input and output sizes.
+    active : host bool array ``(K,)``: trials still training (see :meth:`freeze`).
+    diverged : host bool array ``(K,)``: trials frozen because an update was not finite.
+    diverged_at : list of K ints or None: the update (0-based count of :meth:`step` calls, or the
+        caller's own count passed to :meth:`mark_diverged`) whose result was not finite.
+    updates : the number of :meth:`step` calls so far.
+
+    Shapes: inputs of trial k ``(T_k, B, n_in)``; packed ``(T, B, K·n_in)`` with T = max T_k;
+    outputs ``(T, B, K·n_out)``, trial k's in columns ``k·n_out .. (k+1)·n_out − 1``.
+    """
+
+    def __init__(self, models, loss=None):
+        models = list(models)
+        if not models or not all(isinstance(m, SequenceModel) for m in models):
+            raise TypeError("models must be a non-empty list of SequenceModel")
+        proto = models[0]
+        for m in models[1:]:
+            c0, c1 = dict(proto.config), dict(m.config)
+            c0["core_config"] = {k: v for k, v in c0["core_config"].items() if k != "seed"}
+            c1["core_config"] = {k: v for k, v in c1["core_config"].items() if k != "seed"}
+            if c0 != c1:
+                raise ValueError(f"every trial must have the same configuration (seeds apart); "
+                                 f"got {c0} and {c1}")
+        self.K = K = len(models)
+        self.loss_name = proto.loss_name if loss is None else loss
+        if self.loss_name not in LOSSES:
+            raise ValueError(f"loss={self.loss_name!r} is not known; expected one of {sorted(LOSSES)}")
+        self._loss, self._phi = LOSSES[self.loss_name]
+        core = proto.core
+        self.n_in, self.n_out = core.n_in, proto.readout.n_out
+        wide = widen_core(core, K)
+        self.model = SequenceModel(wide, K * self.n_out, loss="mse",
+                                   readout_bias=proto.readout.bias, init_scale=0.0)
+        xp = self.xp
+        kinds = {f"core.{k}": v for k, v in axis_kinds(core).items()}
+        kinds["readout.W"] = ("out", "y")
+        if proto.readout.bias:
+            kinds["readout.b"] = ("out",)
+        if set(kinds) != set(self.model.params) or set(kinds) != set(proto.params):
+            raise AssertionError(f"layout of {sorted(kinds)} does not match {sorted(self.model.params)}")
+        # host index tuples: self._ix[name][k] indexes trial k's block of the wide parameter
+        self._ix = {name: [np.ix_(*[_index(a, k, K, core, self.n_out) for a in axes])
+                           for k in range(K)] for name, axes in kinds.items()}
+        masks, values = {}, {}
+        for name, p in self.model.params.items():
+            m = np.zeros(p.shape)
+            v = np.zeros(p.shape)
+            for k, model in enumerate(models):
+                ix = self._ix[name][k]
+                if m[ix].any():
+                    raise AssertionError(f"trial blocks overlap in {name}")
+                m[ix] = 1.0
+                v[ix] = _backend.to_numpy(model.params[name])
+            masks[name], values[name] = m, v
+        n_single = sum(int(np.prod(p.shape)) for p in proto.params.values())
+        if int(sum(m.sum() for m in masks.values())) != K * n_single:
+            raise AssertionError("the trial blocks do not hold K copies of every parameter")
+        dt = wide.dtype
+        self.masks = {k: xp.asarray(m.astype(dt)) for k, m in masks.items()}
+        for name, p in self.model.params.items():
+            p[...] = xp.asarray(values[name].astype(dt))
+        self._trial_masks = None
+        self.active = np.ones(K, dtype=bool)
+        self._frozen = {name: xp.zeros_like(p) for name, p in self.model.params.items()}
+        self._active_masks = dict(self.masks)
+        self.diverged = np.zeros(K, dtype=bool)
+        self.diverged_at = [None] * K
+        self.updates = 0
+
+    # ---- basics ---------------------------------------------------------------------------------
+    @property
+    def xp(self):
+        return self.model.xp
+
+    @property
+    def params(self):
+        return self.model.params
+
+    @property
+    def n_params_per_trial(self) -> int:
+        return int(sum(int(m.sum()) for m in self.masks.values())) // self.K
+
+    def trial_params(self, k) -> dict:
+        """Trial k's parameters as host NumPy arrays with the single model's names and shapes."""
+        return {name: _backend.to_numpy(p)[self._ix[name][k]].copy()
+                for name, p in self.model.params.items()}
+
+    def set_trial_params(self, k, values: dict):
+        """Write a single model's parameters (``{name: array}``) into trial k's blocks."""
+        for name, p in self.model.params.items():
+            host = _backend.to_numpy(p).copy()
+            host[self._ix[name][k]] = _backend.to_numpy(values[name])
+            p[...] = self.xp.asarray(host)
+
+    @property
+    def active_masks(self) -> dict:
+        """``{name: 0/1 array}``: the entries of the trials still training (off-block and frozen
+        trials' entries are 0). Select gradients with these (:func:`select`, as :meth:`mask_grads`
+        does): multiplying would turn an inf into NaN."""
+        return self._active_masks
+
+    def clip_grad_norm(self, grads, max_norm):
+        """Global-norm clipping (Pascanu et al. 2013) for each active trial on its own, in place.
+
+        Trial k's gradient :math:`g_k` (its entries of every array) is scaled by
+        ``max_norm / ‖g_k‖`` when ``‖g_k‖ > max_norm``, so one trial's norm never touches
+        another's and trials stay independent.
+        """
+        xp = self.xp
+        active = np.flatnonzero(self.active)
+        if len(active) == 0:
+            return
+        sums = []                                 # Σ_arrays Σ g² per trial, on the device
+        for k in active:
+            tm = self.trial_mask(k)
+            parts = [xp.sum(select(tm[n], g) ** 2).astype(xp.float64) for n, g in grads.items()]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part
+            sums.append(total)
+        sums = _backend.to_numpy(xp.stack(sums))      # one read for all trials
+        for k, sq in zip(active, sums.tolist()):
+            tm = self.trial_mask(k)
+            norm = sq ** 0.5
+            if norm > max_norm:
+                for n, g in grads.items():
+                    g -= (1.0 - max_norm / norm) * select(tm[n], g)
+
+    def trial_mask(self, k) -> dict:
+        """``{name: 0/1 array}`` selecting trial k's entries of every wide parameter."""
+        if self._trial_masks is None:
+            self._trial_masks = {}
+        if k not in self._trial_masks:
+            out = {}
+            for name, p in self.model.params.items():
+                m = np.zeros(p.shape)
+                m[self._ix[name][k]] = 1.0
+                out[name] = self.xp.asarray(m.astype(p.dtype))
+            self._trial_masks[k] = out
+        return self._trial_masks[k]
+
+    # ---- data -----------------------------------------------------------------------------------
+    def pack(self, arrays, width=None):
+        """Concatenate K host arrays ``(T_k, B, n)`` along the last axis, zero-padding T.
+
+        Returns ``(T, B, K·n)`` on the model's backend (float) or, for bool arrays ``(T_k, B)``
+        (masks), a host bool array ``(T, B, K)``.
+        """
+        arrays = list(arrays)
+        if len(arrays) != self.K:
+            raise ValueError(f"expected {self.K} arrays (one per trial), got {len(arrays)}")
+        T = max(a.shape[0] for a in arrays)
+        B = arrays[0].shape[1]
+        if any(a.shape[1] != B for a in arrays):
+            raise ValueError("every trial must have the same batch size B")
+        if arrays[0].dtype == bool:
+            out = np.zeros((T, B, self.K), dtype=bool)
+            for k, a in enumerate(arrays):
+                out[:a.shape[0], :, k] = a
+            return out
+        n = arrays[0].shape[2]
+        out = np.zeros((T, B, self.K * n), dtype=self.model.core.dtype)
+        for k, a in enumerate(arrays):
+            out[:a.shape[0], :, k * n:(k + 1) * n] = a
+        return self.xp.asarray(out)
+
+    def split(self, a, lengths=None):
+        """Wide outputs ``(T, B, K·n_out)`` -> list of K host arrays ``(T_k, B, n_out)``."""
+        host = _backend.to_numpy(a)
+        O = self.n_out
+        return [host[:(None if lengths is None else lengths[k]), :, k * O:(k + 1) * O]
+                for k in range(self.K)]
+
+    # ---- forward, loss, backward -------------------------------------------------------------------
+    def outputs(self, a_out):
+        """The output units' values :math:`\\hat y = \\phi(a)` of the wide model (device array)."""
+        if self.loss_name == "cross_entropy":     # softmax per trial, not over all K·O outputs
+            xp, O = self.xp, self.n_out
+            return xp.concatenate([softmax(a_out[..., k * O:(k + 1) * O], axis=-1)
+                                   for k in range(self.K)], axis=-1)
+        return self._phi(a_out)
+
+    def loss(self, x, target, mask=None, state=None):
+        """One forward pass of the wide model and the per-trial losses.
+
+        ``x, target`` packed device arrays ``(T, B, K·n)``; ``mask`` host bool ``(T, B, K)`` or
+        None. Returns ``(losses (K,) host floats, a_out, cache, da_out)``: ``da_out`` is the
+        gradient of the *sum* of the trials' losses.
+        """
+        xp, O = self.xp, self.n_out
+        losses, parts = [], []
+        with deferred_value_checks():           # NaN/inf: found by step() in the weights
+            a_out, cache = self.model.forward(x, state)
+            for k in range(self.K):
+                sl = slice(k * O, (k + 1) * O)
+                m = None if mask is None else xp.asarray(mask[:, :, k])
+                loss, d = self._loss(a_out[..., sl], target[..., sl], m, as_array=True)
+                losses.append(loss)
+                parts.append(d)
+        losses = _backend.to_numpy(xp.stack(losses))   # one read for the K losses
+        return losses, a_out, cache, xp.concatenate(parts, axis=-1)
+
+    def mask_grads(self, grads):
+        """Zero every off-block (and every frozen trial's) gradient entry, in place, by selection
+        (:func:`select`), so an inf in one trial's rows leaves 0, not NaN, in the others'."""
+        for name, g in grads.items():
+            g[...] = select(self._active_masks[name], g)
+        return grads
+
+    def backward(self, da_out, cache):
+        """Gradients of the wide model, masked (:meth:`mask_grads`); no value is read."""
+        with deferred_value_checks():
+            return self.mask_grads(self.model.backward(da_out, cache))
+
+    # ---- updates ----------------------------------------------------------------------------------
+    def step(self, optimizer, grads):
+        """``optimizer.step(grads)`` (grads already masked), then keep frozen trials fixed and
+        check every trial's weights; a trial whose update is not finite is frozen at its last
+        good weights (:meth:`mark_diverged`). Returns the trials frozen by this call."""
+        before = {k: p.copy() for k, p in self.model.params.items()}
+        optimizer.step(grads)
+        for name, p in self.model.params.items():           # off-block 0, frozen trials fixed
+            p[...] = self.xp.where(self._active_masks[name] > 0, p, self._frozen[name])
+        bad = self.nonfinite_trials(self.model.params)
+        for k in bad:
+            self.restore_trial(self.model.params, before, k)
+            self.mark_diverged(k, self.updates)
+        self.updates += 1
+        return bad
+
+    def nonfinite_trials(self, arrays) -> list:
+        """The active trials with a NaN or inf among their entries of ``arrays`` (a dict with
+        the names and shapes of ``params``)."""
+        xp = self.xp
+        if bool(xp.stack([xp.isfinite(a).all() for a in arrays.values()]).all()):   # one read
+            return []
+        return [int(k) for k in np.flatnonzero(self.active)
+                if not all(bool(xp.isfinite(select(self.trial_mask(k)[n], a)).all())
+                           for n, a in arrays.items())]
+
+    def restore_trial(self, arrays, saved, k):
+        """Write trial k's entries of ``saved`` back into ``arrays`` (dicts like ``params``)."""
+        tm = self.trial_mask(k)
+        for n, a in arrays.items():
+            a[...] = self.xp.where(tm[n] > 0, saved[n], a)
+
+    def mark_diverged(self, k, update):
+        """Record that trial k's ``update`` was not finite and freeze it (:meth:`freeze`)."""
+        self.diverged[k] = True
+        self.diverged_at[k] = int(update)
+        self.freeze(k)
+
+    def freeze(self, k):
+        """Stop training trial k: its current weights are kept, whatever the optimizer does."""
+        k = int(k)
+        if not self.active[k]:
+            return
+        self.active[k] = False
+        tm = self.trial_mask(k)
+        for name, p in self.model.params.items():
+            self._frozen[name] += select(tm[name], p)
+            self._active_masks[name] = self._active_masks[name] * (1.0 - tm[name])
