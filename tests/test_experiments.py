@@ -398,3 +398,30 @@ def test_a_time_limit_stops_every_loop_and_is_said(name):
     trial = result["per_trial"][0]
     assert not trial["success"]
     assert trial["sequences_presented"] < 10**7
+
+
+def test_a_new_experiment_is_its_spec_and_its_published_row(monkeypatch, tmp_path, capsys):
+    """Adding an experiment edits the registry and PUBLISHED only: the command line, --help, the
+    tiny run of the tests and the settings that may be null follow (the report's order is the
+    registry's: tests/test_report.py)."""
+    from dataclasses import replace
+    from minilstm.experiments.runner import resolve_config
+    base = EXPERIMENTS["elman_adding"]
+    new = replace(base, name="elman_adding_t50", summary="a new experiment (test)",
+                  defaults={**base.defaults, "T": 50, "hidden": 4, "stop_early": None},
+                  tiny={"budget": 32, "n_test": 8, "T": 20, "hidden": 3})
+    monkeypatch.setitem(EXPERIMENTS, new.name, new)
+    monkeypatch.setitem(PUBLISHED, new.name, dict(source="a test row", trials=None, success=None,
+                                                  mean=None, unit="sequences", method="none"))
+    out = tmp_path / "r.json"
+    assert main([new.name, "--trials", "2", "--out", str(out), "--quiet"] + new.tiny_args()) == 0
+    result = json.loads(out.read_text())
+    assert result["config"]["T"] == 20 and result["config"]["hidden"] == 3
+    assert "3 tanh units" in result["net"] and "a test row" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out.splitlines()
+    assert any(l.split()[:2] == ["elman_adding_t50", "a"] and l.endswith("(test)") for l in shown)
+    assert resolve_config(new, {"stop_early": "null"})["stop_early"] is None     # a None default
+    with pytest.raises(ValueError, match="T"):
+        resolve_config(EXPERIMENTS["elman_adding"], {"T": "null"})

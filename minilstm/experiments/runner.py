@@ -36,10 +36,6 @@ class ExperimentError(ValueError):
     """A bad experiment name, option or override, with a message saying what would be valid."""
 
 
-_NULLABLE = nullable_settings(EXPERIMENTS.values())
-"""Settings that may be set to null (off): those with a None default in some experiment, and
-those an experiment names in ``nullable`` (:func:`~minilstm.experiments.spec.nullable_settings`)."""
-
 _NONNEGATIVE = {"data_seed", "max_wrong"}
 """Numeric settings that may be 0. Every other setting whose default is a positive number must
 stay positive (a size, a rate, a count), and one whose default is an int must stay an int
@@ -72,7 +68,11 @@ def _parse_value(text):
 
 
 def resolve_config(exp, overrides=None, backend_name="numpy"):
-    """The experiment's defaults with ``overrides`` applied (unknown keys are an error)."""
+    """The experiment's defaults with ``overrides`` applied (unknown keys are an error).
+
+    A setting may be set to null (off) where some experiment's default for it is None or an
+    experiment names it in ``nullable`` (:func:`~minilstm.experiments.spec.nullable_settings`);
+    a value must have its default's type (a number, a bool, a JSON list)."""
     cfg = dict(exp.defaults)
     for key, value in (overrides or {}).items():
         if key not in cfg:
@@ -81,7 +81,7 @@ def resolve_config(exp, overrides=None, backend_name="numpy"):
         if isinstance(value, str):
             value = _parse_value(value)
         default = exp.defaults[key]
-        if value is None and key in _NULLABLE:
+        if value is None and key in nullable_settings(EXPERIMENTS.values()):
             cfg[key] = None
             continue
         if isinstance(default, bool) and not isinstance(value, bool):
