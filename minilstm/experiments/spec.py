@@ -121,7 +121,8 @@ class Experiment:
         out = ["--budget", str(self.tiny["budget"])]
         for k, v in self.tiny.items():
             if k != "budget":
-                out += ["--set", f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"]
+                value = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+                out += ["--set", f"{k}={value}"]
         return out
 
 
