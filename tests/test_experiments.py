@@ -12,52 +12,18 @@ from minilstm.experiments.loops import ReberStreams
 from minilstm.tasks import TASKS
 from minilstm.tasks.reber import EMBEDDED_REBER, SYMBOLS, is_embedded_reber
 
-# the smallest settings that still run every part of each experiment (< 30 s for all)
-TINY = {
-    "exp1_reber_bptt": ["--budget", "12", "--set", "check_every=6", "--set", "n_train=8",
-                        "--set", "n_test=8"],
-    "exp1_reber": ["--budget", "12", "--set", "check_every_steps=60", "--set", "n_train=8",
-                   "--set", "n_test=8"],
-    "exp4_adding": ["--budget", "64", "--set", "n_test=40", "--set", "T=20",
-                    "--set", "check_every_steps=500"],
-    "exp6a_temporal_order": ["--budget", "64", "--set", "n_test=40", "--set", "check_every_steps=500"],
-    "elman_adding": ["--budget", "64", "--set", "n_test=40", "--set", "T=20"],
-    "cerg_forget": ["--budget", "800", "--set", "check_every=400", "--set", "test_len=300",
-                    "--set", "final_test_len=500", "--set", "batch=4", "--set", "window=20"],
-    "cerg_no_forget": ["--budget", "800", "--set", "check_every=400", "--set", "test_len=300",
-                       "--set", "final_test_len=500", "--set", "batch=4", "--set", "window=20"],
-    "exp2a_long_lag": ["--budget", "24", "--set", "n_test=4", "--set", "p=10"],
-    "exp2b_long_lag_random": ["--budget", "24", "--set", "n_test=4", "--set", "p=10"],
-    "exp2c_very_long_lag": ["--budget", "32", "--set", "n_test=8", "--set", "qp=[5,5]"],
-    "exp3a_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
-    "exp3b_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
-    "exp3c_two_sequence": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
-    "exp5_multiplication": ["--budget", "32", "--set", "n_test=8", "--set", "T=20"],
-    "exp6b_temporal_order": ["--budget", "32", "--set", "n_test=8"],
-    **{f"timing_{t}_{k}": ["--budget", "4", "--set", "n_spikes=2" if t != "pfg" else "n_periods=2",
-                           "--set", "test_n_spikes=5" if t != "pfg" else "test_n_periods=5",
-                           "--set", "batch=2", "--set", "n_test=2"]
-       for t in ("msd", "gts", "pfg") for k in ("peephole", "no_peephole")},
-}
-def _bptt_args(args):
-    """A paper-method row's tiny arguments for its BPTT comparison: no check_every_steps (the
-    online rule's), 4 sequences per update."""
-    out = []
-    for flag, value in zip(args[::2], args[1::2]):
-        if not value.startswith("check_every_steps="):
-            out += [flag, value]
-    return out + ["--set", "batch=4"]
-
-
-# the BPTT + Adam comparison of each 1997 experiment
-TINY.update({f"{n}_bptt": _bptt_args(TINY[n]) for n in (
-    "exp2a_long_lag", "exp2b_long_lag_random", "exp2c_very_long_lag", "exp3a_two_sequence",
-    "exp3b_two_sequence", "exp3c_two_sequence", "exp4_adding", "exp5_multiplication",
-    "exp6a_temporal_order", "exp6b_temporal_order")})
+# the smallest settings that still run every part of each experiment (< 30 s for all): each
+# experiment carries its own (Experiment.tiny; a comparison NAME_bptt derives its from NAME's)
+TINY = {name: exp.tiny_args() for name, exp in EXPERIMENTS.items()}
 
 
 def test_every_experiment_has_a_tiny_setting_and_published_numbers():
     assert set(TINY) == set(EXPERIMENTS)
+    assert TINY["exp4_adding"] == ["--budget", "64", "--set", "n_test=40", "--set", "T=20",
+                                   "--set", "check_every_steps=500"]
+    assert TINY["exp4_adding_bptt"] == ["--budget", "64", "--set", "n_test=40", "--set", "T=20",
+                                        "--set", "batch=4"]
+    assert TINY["exp2c_very_long_lag"][-1] == "qp=[5,5]"
     from minilstm.experiments import published_for
     for name, exp in EXPERIMENTS.items():                 # NAME_bptt shows the row of NAME
         assert name in PUBLISHED or name[:-len("_bptt")] in PUBLISHED, name
@@ -216,7 +182,7 @@ def test_timing_pairs_differ_only_in_the_peepholes(task):
     assert pair[0]["weights_per_trial"] == pair[1]["weights_per_trial"] + 3
     assert all(f"{r['weights_per_trial']} weights" in r["net"] for r in pair)
     assert pair[0]["config"] == pair[1]["config"]
-    from minilstm.experiments.registry import trial_seeds
+    from minilstm.experiments import trial_seeds
     from minilstm.experiments.runner import resolve_config
     exp = EXPERIMENTS[f"timing_{task}_peephole"]
     model = exp.build(resolve_config(exp), trial_seeds(0))          # before training
@@ -231,7 +197,7 @@ def test_timing_test_of_an_overflowing_trial_counts_its_streams_wrong_and_spares
     """A trial whose unbounded cell overflows on a test stream gets NaN outputs; its neighbour in
     the batch is tested as if alone."""
     from minilstm.experiments.loops import _test_outputs
-    from minilstm.experiments.registry import trial_seeds
+    from minilstm.experiments import trial_seeds
     from minilstm.experiments.runner import resolve_config
     from minilstm.train.trials import TrialBatch
     exp = EXPERIMENTS["timing_gts_no_peephole"]
@@ -387,7 +353,8 @@ def test_exp1_nets_rows_and_the_papers_three_data_sets():
     assert r["weights_per_trial"] == 264 and "264 weights" in r["net"]
     assert r["published"]["mean"] == 39740 and "4 blocks x 1 cell" in r["published"]["source"]
     assert r["config"]["rule"] == "rtrl1997" and r["config"]["optimizer"] == "sgd"
-    from minilstm.experiments.registry import _exp1_data, trial_seeds
+    from minilstm.experiments.builders import trial_seeds
+    from minilstm.experiments.trainers import exp1_data as _exp1_data
     from minilstm.experiments.runner import resolve_config
     cfg = {**resolve_config(EXPERIMENTS["exp1_reber"]), **base, "data_sets": 3}
     data = _exp1_data(cfg, [trial_seeds(s) for s in range(6)])
@@ -431,3 +398,30 @@ def test_a_time_limit_stops_every_loop_and_is_said(name):
     trial = result["per_trial"][0]
     assert not trial["success"]
     assert trial["sequences_presented"] < 10**7
+
+
+def test_a_new_experiment_is_its_spec_and_its_published_row(monkeypatch, tmp_path, capsys):
+    """Adding an experiment edits the registry and PUBLISHED only: the command line, --help, the
+    tiny run of the tests and the settings that may be null follow (the report's order is the
+    registry's: tests/test_report.py)."""
+    from dataclasses import replace
+    from minilstm.experiments.runner import resolve_config
+    base = EXPERIMENTS["elman_adding"]
+    new = replace(base, name="elman_adding_t50", summary="a new experiment (test)",
+                  defaults={**base.defaults, "T": 50, "hidden": 4, "stop_early": None},
+                  tiny={"budget": 32, "n_test": 8, "T": 20, "hidden": 3})
+    monkeypatch.setitem(EXPERIMENTS, new.name, new)
+    monkeypatch.setitem(PUBLISHED, new.name, dict(source="a test row", trials=None, success=None,
+                                                  mean=None, unit="sequences", method="none"))
+    out = tmp_path / "r.json"
+    assert main([new.name, "--trials", "2", "--out", str(out), "--quiet"] + new.tiny_args()) == 0
+    result = json.loads(out.read_text())
+    assert result["config"]["T"] == 20 and result["config"]["hidden"] == 3
+    assert "3 tanh units" in result["net"] and "a test row" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out.splitlines()
+    assert any(l.split()[:2] == ["elman_adding_t50", "a"] and l.endswith("(test)") for l in shown)
+    assert resolve_config(new, {"stop_early": "null"})["stop_early"] is None     # a None default
+    with pytest.raises(ValueError, match="T"):
+        resolve_config(EXPERIMENTS["elman_adding"], {"T": "null"})

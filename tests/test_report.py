@@ -47,3 +47,11 @@ def test_load_puts_the_paper_method_rows_first_in_the_papers_order(tmp_path):
     write("cerg_forget", "cerg_forget", "truncated_bptt", "adam")      # not a 1997 experiment
     assert list(report.load(tmp_path)) == ["exp4_adding", "exp6a_temporal_order",
                                            "exp4_adding_bptt"]
+
+
+def test_the_table_order_is_the_registrys():
+    """No hand-kept list: a new experiment takes its place in the tables from the registry."""
+    from minilstm.experiments import EXPERIMENTS
+    assert report.ORDER == tuple(EXPERIMENTS)
+    assert report.ORDER.index("exp1_reber") < report.ORDER.index("exp4_adding") \
+        < report.ORDER.index("exp6b_temporal_order") < report.ORDER.index("elman_adding")

@@ -1,4 +1,4 @@
-"""``python -m minilstm.experiments NAME ...`` (see :mod:`minilstm.experiments.runner`).
+"""``python -m minilstm.experiments NAME ...`` (see :mod:`minilstm.experiments.cli`).
 
 The nets are tiny, so a multi-threaded BLAS only adds contention (measured: 10 packed trials
 ran 5-30x slower with OpenBLAS threads competing on 2 busy cores). The thread count must be set
@@ -18,5 +18,5 @@ if __name__ == "__main__":
               "(OPENBLAS_NUM_THREADS=1; set it yourself to choose)", file=sys.stderr, flush=True)
         env = dict(os.environ, **{v: "1" for v in _VARS})
         os.execve(sys.executable, [sys.executable, "-m", "minilstm.experiments", *sys.argv[1:]], env)
-    from .runner import main
+    from .cli import main
     sys.exit(main())

@@ -142,6 +142,14 @@ PUBLISHED = {
         ("pfg", "peephole", None, "no success rate in the project's notes"),
         ("pfg", "no_peephole", None, "without peepholes only the cosine at F = 10 was learned"),
     )},
+    "elman_long_lag": dict(
+        source="Hochreiter & Schmidhuber (1997), Exp. 2a, p = 100: the paper's RTRL and BPTT "
+               "nets on the same task",
+        trials=None, success=0.0, mean=None, unit="sequences", applies_to={"p": 100},
+        method="RTRL and BPTT (the competitors of Exp. 2a)",
+        other="RTRL and BPTT 0%; LSTM (1 cell + input gate, 10,504 weights): 100%, 5,040 "
+              "(18 trials)",
+    ),
     "elman_adding": dict(
         source="no Elman net on the adding problem in the paper; the nearest published failure: "
                "Hochreiter & Schmidhuber (1997), Exp. 2a (p = 100): RTRL 0%, BPTT 0%; "

@@ -29,13 +29,13 @@ import math
 from pathlib import Path
 
 from ..validate import check_int
+from .registry import EXPERIMENTS
 
 __all__ = ["wilson", "verdict", "load", "table", "is_paper_method"]
 
-#: the order of the experiments in tables: the paper's order, then the rest by name
-ORDER = ("exp1_reber", "exp2a_long_lag", "exp2b_long_lag_random", "exp2c_very_long_lag",
-         "exp3a_two_sequence", "exp3b_two_sequence", "exp3c_two_sequence", "exp4_adding",
-         "exp5_multiplication", "exp6a_temporal_order", "exp6b_temporal_order")
+#: the order of the experiments in tables: the registry's (the papers' order), then any other
+#: name found in a result file, by name
+ORDER = tuple(EXPERIMENTS)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple:
