@@ -543,6 +543,41 @@ class LSTM(Recurrent):
         dx = d2 @ self.fused.W                                                  # (T·B, I)
         return dx.reshape(T, B, I), grads
 
+    # ---- packed trials (minilstm.train.trials) -------------------------------------------------
+    def axis_kinds(self) -> dict:
+        r"""``{param name: (axis kind, ...)}`` for packing trials (see
+        :meth:`minilstm.nn.recurrent.Recurrent.axis_kinds`): rows of ``z`` and peepholes run over
+        ``'cell'``, rows of the gates over ``'block'``; ``W_*`` columns over ``'in'``, ``R_*``
+        columns over ``'u'`` (the recurrent source :math:`u(t-1)`), or ``'cell'`` for ``R_z``
+        with FGR."""
+        out = {}
+        for name in self.params:
+            kind, unit = name.split("_", 1)
+            row = "cell" if (unit == "z" or kind == "p") else "block"
+            if kind == "W":
+                out[name] = (row, "in")
+            elif kind == "R":
+                out[name] = (row, "cell" if (self.fgr and unit == "z") else "u")
+            else:                                           # b_*, p_*
+                out[name] = (row,)
+        return out
+
+    def axis_sizes(self) -> dict:
+        r"""One trial's widths: ``'in'`` (I,), ``'cell'`` (H,), ``'block'`` (:math:`n_b`,) and
+        ``'u'`` :math:`(H, n_b, …)`, the recurrent source :math:`[y, i, f, o]` of the 1997 wiring
+        (gate-major in the wide layer: ``[y (K·H) | i (K·nb) | f (K·nb) | o (K·nb)]``)."""
+        nb = self.n_blocks
+        n_gate_state = len(self.gates) if self.has_gate_state else 0
+        return {"in": (self.n_in,), "cell": (self.n_cells,), "block": (nb,),
+                "u": (self.n_cells,) + (nb,) * n_gate_state}
+
+    def widen(self, K: int):
+        """An LSTM of this configuration with K·I inputs and K·H cells (K·nb blocks), every
+        parameter 0 (``gate_bias_init`` dropped: the trials' own values are copied in)."""
+        K = check_int("K", K)
+        return type(self)(**{**self.config, "n_in": K * self.n_in, "n_cells": K * self.n_cells,
+                             "gate_bias_init": None, "seed": None, "init_scale": 0.0})
+
     # ---- 1997 bookkeeping -------------------------------------------------------------------
     def n_weights_1997(self, n_out, output_bias=False):
         r"""The 1997 paper's weight count: this layer's ``n_params`` plus a readout from the H cell

@@ -275,6 +275,43 @@ class Recurrent:
         clone.flat[...] = xp.asarray(backend.to_numpy(self.flat).astype(dtype))
         return clone
 
+    # ---- packed trials (minilstm.train.trials) -------------------------------------------------
+    def axis_kinds(self) -> dict:
+        r"""``{param name: (axis kind, ...)}``: what each axis of each parameter runs over, for
+        packing K trials into one K times wider layer (:class:`minilstm.train.trials.TrialBatch`):
+        ``'in'`` the inputs, ``'cell'`` the hidden units, or another kind of :meth:`axis_sizes`.
+
+        The default serves any layer whose parameters are ``W_* (H, I)``, ``R_* (H, H)`` and
+        ``b_* (H,)`` (or ``W``, ``R``, ``b``), with H = ``n_hidden`` and I = ``n_in``, such as the
+        RNN and the GRU; a layer laid out otherwise overrides :meth:`axis_kinds`,
+        :meth:`axis_sizes` and :meth:`widen` (the LSTM does).
+        """
+        kinds = {"W": ("cell", "in"), "R": ("cell", "cell"), "b": ("cell",)}
+        width = {"cell": self.n_hidden, "in": self.n_in}
+        out = {}
+        for name, p in self.params.items():
+            k = kinds.get(name.split("_", 1)[0])
+            if k is None or tuple(p.shape) != tuple(width[a] for a in k):
+                raise TypeError(f"cannot pack trials of a {type(self).__name__}: its parameter {name!r} "
+                                f"{tuple(p.shape)} is not W_* (H, I), R_* (H, H) or b_* (H,) with H = "
+                                f"{self.n_hidden}, I = {self.n_in}; give the layer its own axis_kinds, "
+                                "axis_sizes and widen")
+            out[name] = k
+        return out
+
+    def axis_sizes(self) -> dict:
+        """``{axis kind: (n, ...)}``: one trial's width of each axis kind of :meth:`axis_kinds`,
+        in segments. In the K times wider layer a segment of n becomes K·n long and trial k owns
+        its entries ``k·n .. k·n + n − 1``. Default: ``{'in': (I,), 'cell': (H,)}``."""
+        return {"in": (self.n_in,), "cell": (self.n_hidden,)}
+
+    def widen(self, K: int):
+        """A layer of this class and configuration with K times the inputs and hidden units
+        (``n_in`` K·I, ``n_hidden`` K·H) and every parameter 0: the frame for K packed trials."""
+        K = check_int("K", K)
+        return type(self)(**{**self.config, "n_in": K * self.n_in, "n_hidden": K * self.n_hidden,
+                             "seed": None, "init_scale": 0.0})
+
     # ---- state -----------------------------------------------------------------------------
     def state_shapes(self, batch: int) -> tuple:
         """Shapes of the state arrays for a batch of ``batch`` sequences."""
