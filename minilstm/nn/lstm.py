@@ -91,12 +91,24 @@ import numpy as np
 from .. import backend as _backend
 from . import lstm_fast as _fast_path
 from ..functional import activation as _activation, sigmoid as _sigmoid
-from .recurrent import BackwardBuffers, Recurrent, SequenceBuffers, Span, flat_offsets, flat_views, layer_args
+from .recurrent import Recurrent, Span, flat_offsets, flat_views, layer_args
 from ..validate import check_bool, check_int
 
-__all__ = ["LSTM", "LSTMStep", "LSTMLayout", "FusedWeights"]
+__all__ = ["LSTM", "LSTMStep", "LSTMLayout", "FusedWeights", "to_cells", "to_blocks"]
 
 _GATES = ("i", "f", "o")
+
+
+def to_cells(v, S):
+    r"""A block quantity ``(B, nb)`` spread over each block's S cells, :math:`v_j = v_k` for the
+    cells j of block k: ``(B, nb·S)`` (``v`` itself when S = 1)."""
+    return v if S == 1 else _backend.get_array_module(v).repeat(v, S, axis=1)
+
+
+def to_blocks(v, S):
+    r"""A cell quantity ``(B, nb·S)`` summed over each block's S cells, :math:`(\Sigma v)_k =
+    \sum_{j\in\text{block }k} v_j`: ``(B, nb)`` (``v`` itself when S = 1)."""
+    return v if S == 1 else v.reshape(v.shape[0], -1, S).sum(axis=2)
 
 
 class LSTMStep(NamedTuple):
@@ -381,20 +393,18 @@ class LSTM(Recurrent):
         """The parameters of a :class:`~minilstm.nn.recurrent.Span` stacked as one ``(rows, -1)``
         matrix: a view of ``flat`` when ``params`` holds the layer's own arrays, else a
         concatenated copy."""
-        if all(params[k] is self.params[k] for k in names):
+        if params is self.params or all(params[k] is self.params[k] for k in names):
             return self.flat[start:stop].reshape(rows, -1)
         return self.xp.concatenate([params[k] for k in names], axis=0).reshape(rows, -1)
 
     # ---- helpers: gates act on whole blocks --------------------------------------------------
     def _cells(self, v):
-        """A block quantity ``(B, nb)`` spread over the block's S cells: ``(B, H)``."""
-        S = self.cells_per_block
-        return v if S == 1 else self.xp.repeat(v, S, axis=1)
+        """A block quantity ``(B, nb)`` spread over the block's S cells: ``(B, H)`` (:func:`to_cells`)."""
+        return to_cells(v, self.cells_per_block)
 
     def _blocks(self, v):
-        """A cell quantity ``(B, H)`` summed over each block's S cells: ``(B, nb)``."""
-        S = self.cells_per_block
-        return v if S == 1 else v.reshape(v.shape[0], self.n_blocks, S).sum(axis=2)
+        """A cell quantity ``(B, H)`` summed over each block's S cells: ``(B, nb)`` (:func:`to_blocks`)."""
+        return to_blocks(v, self.cells_per_block)
 
     # ---- one step ---------------------------------------------------------------------------
     def step_forward(self, params, a_t, state):

@@ -234,7 +234,7 @@ class Recurrent:
 
     def _init_uniform(self, seed, scale):
         """Fill every parameter from U[−scale, scale], drawn on the host (same numbers on every backend)."""
-        self.flat[...] = backend.uniform(backend.default_rng(seed), -scale, scale, (self.flat.size,),
+        self.flat[...] = backend.uniform(seed, -scale, scale, (self.flat.size,),
                                          xp=self.xp, dtype=self.dtype)
 
     def _fused(self, first: str, last: str, rows: int):
