@@ -92,6 +92,7 @@ ifeq ($(EXECUTE),1)
 	  || { echo "Makefile: no 'execute_notebooks:' key found in _config.yml" >&2; exit 1; }
 	@echo "==> EXECUTE=1: every chapter is re-executed ($(EXEC_CONFIG): execute_notebooks: force)"
 endif
+	$(call step,API page: book/make_api.py writes book/api.md from the docstrings,$(API_PAGE))
 	$(call step,$(strip jupyter-book build $(JB_FLAGS) $(BOOK_FLAGS) .),env -u MPLBACKEND $(NB_THREADS) $(JB) build $(JB_FLAGS) $(BOOK_FLAGS) .)
 	@echo
 	@echo "The book is at: file://$(CURDIR)/$(BUILD)/html/index.html"
@@ -127,7 +128,10 @@ UNIT_TESTS     := MPLBACKEND=Agg $(BIN)/python -m pytest tests
 CELL_TIMEOUT   := 120
 NOTEBOOK_TESTS := env -u MPLBACKEND $(NB_THREADS) $(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with book/sanitize.cfg \
                   --nbval-cell-timeout=$(CELL_TIMEOUT) -p no:cacheprovider
-BOOK_TEST      := $(JB) build $(JB_FLAGS) --all .
+# book/api.md is not stored: it is written from today's docstrings before every build, so that a
+# new module or a changed docstring needs no regenerated file in the commit.
+API_PAGE       := $(BIN)/python book/make_api.py
+BOOK_TEST      := $(API_PAGE) && $(JB) build $(JB_FLAGS) --all .
 # A fresh virtual environment, `pip install .` (not editable) into it, then the README's tour.
 INSTALL_TEST   := $(BIN)/python tests/check_install.py
 

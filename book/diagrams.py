@@ -1,12 +1,12 @@
 """Cell diagrams for the book, drawn from a layer's own configuration.
 
-Each function takes a built layer (or, for the sLSTM, which minilstm does not implement, the
-chapter's own settings) and reads from it what to draw: which gates have parameters
+Each function takes a built layer and reads from it what to draw: which gates have parameters
 (``layer.gates``), whether the forget gate is coupled to the input gate (``layer.cifg``), which
 gates have peepholes (``layer.peephole_gates``), which squashing functions the cell uses
 (``layer.g``, ``layer.h``), how many cells share a block's gates (``layer.cells_per_block``) and
-what the recurrent source is (``layer.recurrence``, ``layer.fgr``). A diagram therefore cannot
-show a gate or a peephole the layer does not have.
+what the recurrent source is (``layer.recurrence``, ``layer.fgr``), and for the sLSTM which
+forget gate it has (``layer.forget``). A diagram therefore cannot show a gate or a peephole the
+layer does not have.
 
 Conventions, the same in every diagram: squares are squashing functions, circles with a letter
 are gates (the logistic σ unless marked), small circles with × or + multiply or add, the wide box
@@ -247,12 +247,15 @@ def gru_unit(layer, title=None):
     return fig
 
 
-def slstm_cell(forget="sigmoid", title=None):
-    """Draw the sLSTM cell of Beck et al. (2024) as chapter 12 writes it (not part of minilstm).
+def slstm_cell(layer, title=None):
+    """Draw one cell of ``layer``, a ``minilstm.SLSTM`` (Beck et al. 2024).
 
     c(t) = f c(t−1) + i z, n(t) = f n(t−1) + i, y = o c/n, with i = exp(ī) and f = σ(f̄) or
-    exp(f̄) (``forget`` is ``'sigmoid'`` or ``'exp'``).
+    exp(f̄) as ``layer.forget`` says. The stabilizer m, which scales c and n by a common factor
+    and changes no output, is not drawn.
     """
+    assert {"R_z", "R_i", "R_f", "R_o"} <= set(layer.params) and "n" in layer.state_names, "not an SLSTM"
+    forget = layer.forget
     fig, ax = _figure(12.2, 8.4)
     xg, xi, xc, xd, xo, xy = 1.5, 3.3, 5.6, 8.0, 9.6, 11.4
     y_gate, yc, yn = 7.5, 4.9, 2.4
@@ -288,7 +291,8 @@ def slstm_cell(forget="sigmoid", title=None):
     _arrow(ax, (xo + 0.24, yc), (xy, yc))
     ax.text(xy + 0.1, yc, "y", ha="left", va="center", fontsize=FONT)
     _caption(ax, "n: the normalizer, the same sum as c with z = 1;\n"
-                 "y = o · c / n replaces the output squashing h")
+                 "y = o · c / n replaces the output squashing h;\n"
+                 "every unit reads x(t) and y(t−1)")
     if title:
         ax.set_title(title, fontsize=FONT)
     return fig

@@ -17,8 +17,8 @@ A ten-second tour::
 from . import analysis, backend, functional, losses, nn, optim, tasks, train
 from .backend import get_array_module, get_backend, gpu_available, to_numpy
 from .gradcheck import gradcheck
-from .nn import (GRU, LSTM, RNN, Bidirectional, CharVocab, Embedding, Linear, SequenceModel, Stack,
-                 presets, reverse_sequences, sample, valid_mask)
+from .nn import (GRU, LSTM, RNN, SLSTM, Bidirectional, CharVocab, Embedding, Linear, SequenceModel,
+                 Stack, presets, reverse_sequences, sample, valid_mask)
 from .rtrl1997 import TruncatedRTRL, sequence_gradient
 from .train import TrialBatch, fit, fit_online
 
@@ -26,7 +26,7 @@ __version__ = "0.2.0"
 
 __all__ = ["analysis", "backend", "functional", "losses", "nn", "optim", "presets", "tasks", "train",
            "get_array_module", "get_backend", "gpu_available", "to_numpy", "gradcheck",
-           "GRU", "Linear", "LSTM", "SequenceModel", "RNN",
+           "GRU", "Linear", "LSTM", "SequenceModel", "RNN", "SLSTM",
            "TruncatedRTRL", "sequence_gradient",
            "Stack", "Bidirectional", "reverse_sequences", "Embedding", "valid_mask", "CharVocab",
            "sample", "fit", "fit_online", "TrialBatch"]

@@ -1,6 +1,5 @@
 """Every public name of minilstm has a docstring (the API reference and the book rely on them)."""
 import importlib
-import importlib.util
 import inspect
 import pkgutil
 import re
@@ -8,23 +7,17 @@ from pathlib import Path
 
 import minilstm
 
+from api_modules import make_api
+
 SKIP = {"minilstm.experiments.__main__"}
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _make_api():
-    """book/make_api.py, which finds the package's public modules (the API page lists the same)."""
-    spec = importlib.util.spec_from_file_location("make_api", ROOT / "book" / "make_api.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _public_modules():
     yield minilstm
     for info in pkgutil.walk_packages(minilstm.__path__, "minilstm."):
         file = ROOT.joinpath(*info.name.split(".")).with_suffix(".py")
-        if file.exists() and _make_api()._is_alias(file):
+        if file.exists() and make_api()._is_alias(file):
             continue                                  # an old name kept for one release
         if info.name not in SKIP and not info.name.rsplit(".", 1)[-1].startswith("_"):
             yield importlib.import_module(info.name)
@@ -68,12 +61,12 @@ NOT_NUMERIC = {
     "tasks": "data generators of the papers' tasks",
     "experiments": "experiment specifications and runner",
 }
-NUMERICS = tuple(m.removeprefix("minilstm.") for m in _make_api().public_modules()
+NUMERICS = tuple(m.removeprefix("minilstm.") for m in make_api().public_modules()
                  if m.removeprefix("minilstm.") not in NOT_NUMERIC)
 
 
 def test_not_numeric_names_modules_that_exist():
-    modules = {m.removeprefix("minilstm.") for m in _make_api().public_modules()}
+    modules = {m.removeprefix("minilstm.") for m in make_api().public_modules()}
     assert set(NOT_NUMERIC) <= modules, f"NOT_NUMERIC names no module: {set(NOT_NUMERIC) - modules}"
 
 
