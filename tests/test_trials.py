@@ -17,6 +17,7 @@ from minilstm.nn.model import SequenceModel
 from minilstm.optim import SGD, Adam
 from minilstm.nn.presets import lstm_1997, lstm_forget_1999, net_1997, vanilla
 from minilstm.nn.rnn import RNN
+from minilstm.nn.slstm import SLSTM
 from minilstm.tasks import TASKS
 from minilstm.nn.model import LOSSES
 from minilstm.train.trials import TrialBatch
@@ -85,6 +86,7 @@ def _cores(seed, xp):
         "cifg": lambda: vanilla(2, 3, cifg=True, seed=seed, backend=xp),
         "rnn": lambda: RNN(2, 4, seed=seed, backend=xp),
         "gru": lambda: GRU(2, 3, seed=seed, backend=xp),
+        "slstm": lambda: SLSTM(2, 3, seed=seed, backend=xp),
         "w_r_b_cell_of_this_file": lambda: _GatedLeak(2, 3, seed=seed, backend=xp),
     }
 
