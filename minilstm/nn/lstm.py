@@ -100,15 +100,15 @@ _GATES = ("i", "f", "o")
 
 
 def to_cells(v, S):
-    r"""A block quantity ``(B, nb)`` spread over each block's S cells, :math:`v_j = v_k` for the
-    cells j of block k: ``(B, nb·S)`` (``v`` itself when S = 1)."""
-    return v if S == 1 else _backend.get_array_module(v).repeat(v, S, axis=1)
+    r"""A block quantity ``(…, nb)`` spread over each block's S cells, :math:`v_j = v_k` for the
+    cells j of block k: ``(…, nb·S)`` (``v`` itself when S = 1); any leading axes, e.g. ``(B, ·)``."""
+    return v if S == 1 else _backend.get_array_module(v).repeat(v, S, axis=-1)
 
 
 def to_blocks(v, S):
-    r"""A cell quantity ``(B, nb·S)`` summed over each block's S cells, :math:`(\Sigma v)_k =
-    \sum_{j\in\text{block }k} v_j`: ``(B, nb)`` (``v`` itself when S = 1)."""
-    return v if S == 1 else v.reshape(v.shape[0], -1, S).sum(axis=2)
+    r"""A cell quantity ``(…, nb·S)`` summed over each block's S cells, :math:`(\Sigma v)_k =
+    \sum_{j\in\text{block }k} v_j`: ``(…, nb)`` (``v`` itself when S = 1); any leading axes."""
+    return v if S == 1 else v.reshape(v.shape[:-1] + (-1, S)).sum(axis=-1)
 
 
 class LSTMStep(NamedTuple):
@@ -148,7 +148,7 @@ class LSTMLayout:
     parameters ``gates`` (of ``i, f, o``; the CIFG forget gate has none):
 
     * ``cols`` ``{'z': slice, 'i': ..., 'f': ..., 'o': ...}``: the columns of each unit in the
-      pre-activations ``[z | i | f | o]``, :math:`G = H + n_	ext{gates} n_b` in all;
+      pre-activations ``[z | i | f | o]``, :math:`G = H + n_\text{gates} n_b` in all;
     * ``shapes`` ``{name: shape}`` in the order of ``flat`` (see the module docstring);
     * ``W`` the :class:`~minilstm.nn.recurrent.Span` of :math:`[W_z; W_i; W_f; W_o]` ``(G, I)``;
       ``R_groups`` the spans of the recurrent weights, ``(R (G, U),)`` when every unit reads

@@ -85,7 +85,7 @@ class FastSequence(NamedTuple):
 
 
 class ForwardScratch(NamedTuple):
-    """The arrays every forward step of one sequence shares: ``R_T (H, 4H)`` the scaled
+    r"""The arrays every forward step of one sequence shares: ``R_T (H, 4H)`` the scaled
     :math:`R^\top`, contiguous; ``rec (B, 4H)`` and ``iz (B, H)`` scratch; the 0-d constants
     ``one``, ``two``, ``minus_two`` of the dtype (cheaper per call than Python floats)."""
     R_T: object
@@ -97,7 +97,7 @@ class ForwardScratch(NamedTuple):
 
 
 class BackwardScratch(NamedTuple):
-    """The arrays every backward step of one sequence shares: ``R (4H, H)`` a view of the
+    r"""The arrays every backward step of one sequence shares: ``R (4H, H)`` a view of the
     parameters; ``ybar``, ``cbar`` (B, H) scratch for :math:`\bar y(t), \bar c(t)`; ``dy_prev``,
     ``dc_prev`` (B, H) the results :math:`\bar y(t-1), \bar c(t-1)` (reused at every step)."""
     R: object
