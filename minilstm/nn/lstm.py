@@ -107,7 +107,8 @@ def to_cells(v, S):
 
 def to_blocks(v, S):
     r"""A cell quantity ``(…, nb·S)`` summed over each block's S cells, :math:`(\Sigma v)_k =
-    \sum_{j\in\text{block }k} v_j`: ``(…, nb)`` (``v`` itself when S = 1); any leading axes."""
+    \sum_{j\in\text{block }k} v_j`: ``(…, nb)`` (``v`` itself when S = 1); any leading axes,
+    e.g. ``(B, H) -> (B, nb)``."""
     return v if S == 1 else v.reshape(v.shape[:-1] + (-1, S)).sum(axis=-1)
 
 
