@@ -188,9 +188,9 @@ def gradcheck(layer, x, state=None, *, seed=0, eps=1e-6, wrt=("x", "params", "st
         state = layer.init_state(x.shape[1])
     kw = dict(forward_kwargs or {})
     y, cache = layer.forward(x, state, **kw)
-    rng = np.random.default_rng(seed)
-    u = xp.asarray(rng.standard_normal(y.shape).astype(layer.dtype))
-    v = tuple(xp.asarray(rng.standard_normal(s.shape).astype(layer.dtype)) for s in cache.state)
+    rng = backend.default_rng(seed)
+    u = backend.normal(rng, y.shape, xp=xp, dtype=layer.dtype)
+    v = tuple(backend.normal(rng, s.shape, xp=xp, dtype=layer.dtype) for s in cache.state)
     dx, grads, dstate0 = layer.backward(u, cache, dstate=v, return_dstate=True)
 
     ref = layer if layer.dtype == np.float64 else layer.to(dtype="float64")

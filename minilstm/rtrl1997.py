@@ -108,7 +108,8 @@ block's gate weights), as in the paper; BPTT instead stores :math:`O(T\,B\,G)` a
 from __future__ import annotations
 
 from .functional import activation
-from .nn.lstm import LSTM
+from .nn.lstm import LSTM, to_blocks, to_cells
+from .nn.recurrent import check_states
 from .validate import check_array, check_finite, check_finite_params, check_int
 
 __all__ = ["TruncatedRTRL", "sequence_gradient"]
@@ -159,7 +160,7 @@ class TruncatedRTRL:
         self.H, self.I, self.U = H, I, U
         self.S, self.nb = layer.cells_per_block, layer.n_blocks
         self.M = I + 1 + U                                   # v = [x, 1, u]
-        self.Uz = int(layer.params["R_z"].shape[1])          # U, or H with FGR (z reads y only)
+        self.Uz = layer.layout.U_z                           # U, or H with FGR (z reads y only)
         # the units whose weights reach c(t) through the CEC: z and the gates before the update
         self.units = ("z",) + tuple(k for k in layer.gates if k in ("i", "f"))
         self.peephole_units = tuple(k for k in self.units[1:] if f"p_{k}" in layer.params)
@@ -168,16 +169,10 @@ class TruncatedRTRL:
         self.batch = None
         self.state = self.cache = self.dc_dw = self.dc_dp = None
 
-    # ---- helpers: block quantities (B, nb) <-> cell quantities (B, H) --------------------------
+    # ---- helpers ----------------------------------------------------------------------------------
     @property
     def xp(self):
         return self.layer.xp
-
-    def _cells(self, v):
-        return v if self.S == 1 else self.xp.repeat(v, self.S, axis=1)
-
-    def _blocks(self, v):
-        return v if self.S == 1 else v.reshape(v.shape[0], self.nb, self.S).sum(axis=2)
 
     # ---- sequence start ------------------------------------------------------------------------
     def reset(self, batch, state=None):
@@ -192,11 +187,7 @@ class TruncatedRTRL:
         if state is None:
             self.state = layer.init_state(B)
         else:
-            if not isinstance(state, (tuple, list)) or len(state) != len(layer.state_names):
-                raise ValueError(f"state must be a tuple of {len(layer.state_names)} arrays "
-                                 f"{layer.state_names} with shapes {layer.state_shapes(B)}")
-            for name, s, shape in zip(layer.state_names, state, layer.state_shapes(B)):
-                check_array(f"state[{name!r}]", s, shape=shape, dtype=layer.dtype, xp=xp, finite=True)
+            state = check_states("state", state, layer.state_names, layer.state_shapes(B), layer.dtype, xp)
             self.state = tuple(s.copy() for s in state)
         dt, H, K, M = layer.dtype, self.H, len(self.units), self.M
         self.dc_dw = xp.zeros((B, H, K, M), dtype=dt)        # ∂c_j/∂w_{l,m}  [∂s_c/∂w_lm]
@@ -236,23 +227,23 @@ class TruncatedRTRL:
         v[:, I + 1:] = s.u_prev                              # u(t-1)   [all hidden units at t-1]
         # ∂c_j(t)/∂net_l(t) for l = z, i, f; c = f⊙c(t-1) + i⊙z
         dz = self._dg(s.z)                                   # g'(z̄)    [g'(net_c)]
-        dc_dnet[:, :, 0] = dz * self._cells(s.i) if s.i is not None else dz
+        dc_dnet[:, :, 0] = dz * to_cells(s.i, self.S) if s.i is not None else dz
         for n, k in enumerate(self.units[1:], start=1):
             if k == "i":                                     # z σ'(ī)  [g(net_c) f'_in(net_in)]
-                d = self._cells(s.i * (1.0 - s.i))
+                d = to_cells(s.i * (1.0 - s.i), self.S)
                 dc_dnet[:, :, n] = d * (s.z - s.c_prev) if layer.cifg else d * s.z
             else:                                            # c(t-1) σ'(f̄)  [s_c(t-1) f'_φ]
-                dc_dnet[:, :, n] = self._cells(s.f * (1.0 - s.f)) * s.c_prev
+                dc_dnet[:, :, n] = to_cells(s.f * (1.0 - s.f), self.S) * s.c_prev
         P = self.dc_dw
         if s.f is not None:                                  # the CEC, scaled by the forget gate
-            P *= self._cells(s.f)[:, :, None, None]
+            P *= to_cells(s.f, self.S)[:, :, None, None]
         xp.multiply(dc_dnet[:, :, :, None], v[:, None, None, :], out=self._tmp)
         P += self._tmp                                       # + ∂c/∂net ⊗ v(t)
         if self.dc_dp is not None:                           # peepholes: source c(t-1) of the block
             B, nb, S = self.batch, self.nb, self.S
             Q = self.dc_dp                                   # (B, nb, S, Kp, S)
             if s.f is not None:
-                Q *= self._cells(s.f).reshape(B, nb, S, 1, 1)
+                Q *= to_cells(s.f, self.S).reshape(B, nb, S, 1, 1)
             cp = [self.units.index(k) for k in self.peephole_units]
             Q += dc_dnet[:, :, cp].reshape(B, nb, S, len(cp), 1) * s.c_prev.reshape(B, nb, 1, 1, S)
         return y_t
@@ -272,7 +263,7 @@ class TruncatedRTRL:
         B, H, I, nb, S, M = self.batch, self.H, self.I, self.nb, self.S, self.M
         check_array("dy_t", dy_t, shape=(B, H), dtype=layer.dtype, xp=xp)
         hc = s.hc                                            # h(c(t))
-        dyo = dy_t * self._cells(s.o) if s.o is not None else dy_t
+        dyo = dy_t * to_cells(s.o, self.S) if s.o is not None else dy_t
         e = dyo * self._dh(hc)                               # e_j(t) = ∂E/∂y_j o_k h'(c_j)  [e_{s_c}]
         dw = xp.einsum("bh,bhkm->hkm", e, self.dc_dw)        # (H, K, M): Σ_b e_j ∂c_j/∂w_{l,m}
         out = {}
@@ -293,13 +284,13 @@ class TruncatedRTRL:
             for n, k in enumerate(self.peephole_units):
                 out[f"p_{k}"] = dp[n].reshape(H)
         if s.o is not None:                                  # ordinary gradient of the output gate
-            delta_o = self._blocks(dy_t * hc) * (s.o * (1.0 - s.o))   # (B, nb)  [ϑ_out]
+            delta_o = to_blocks(dy_t * hc, self.S) * (s.o * (1.0 - s.o))   # (B, nb)  [ϑ_out]
             out["W_o"] = delta_o.T @ self._x
             if "b_o" in layer.params:
                 out["b_o"] = delta_o.sum(axis=0)
             out["R_o"] = delta_o.T @ s.u_prev
             if "p_o" in layer.params:                        # o sees c(t); no error back into c
-                out["p_o"] = (self._cells(delta_o) * s.c).sum(axis=0)
+                out["p_o"] = (to_cells(delta_o, self.S) * s.c).sum(axis=0)
         assert set(out) == set(layer.params), (sorted(out), sorted(layer.params))
         if into is None:
             return {k: out[k].copy() for k in layer.params}

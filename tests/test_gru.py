@@ -275,7 +275,7 @@ def test_step_backward_on_the_cache_of_a_sequence(xp):
     x = xp.asarray(rng.standard_normal((3, 2, 3)))
     dy = xp.asarray(rng.standard_normal((3, 2, 4)))
     y, cache = layer.forward(x)
-    (buffers_da, kwargs) = layer._backward_buffers(cache)
+    kwargs = layer._backward_buffers(cache).step_kwargs
     dstate = (xp.zeros((2, 4)),)
     for t in (2, 1, 0):
         da_alone, dstate_alone = layer.step_backward(layer.params, dy[t], dstate, cache.steps[t])

@@ -46,3 +46,12 @@ def test_saturating_pre_activations_give_no_warning_and_no_nan(xp, name):
             y, cache = layer.forward(x)
             dx, grads = layer.backward(xp.ones_like(y), cache)
         assert np.isfinite(backend.to_numpy(y)).all() and np.isfinite(backend.to_numpy(dx)).all()
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_names_its_width_n_hidden(name):
+    """Generic code (trials, composites, sampling) reads one name for H, the width of y."""
+    layer = LAYERS[name]("numpy")
+    assert layer.n_hidden == layer.n_out == layer.state_sizes[0] == 4
+    if isinstance(layer, LSTM):
+        assert layer.n_cells == layer.n_hidden                 # the 1997 text's name stays

@@ -8,14 +8,67 @@ import numpy as np
 import pytest
 
 from minilstm import backend
+from minilstm import backend as backend_module
+from minilstm.functional import sigmoid
+from minilstm.gradcheck import gradcheck
 from minilstm.nn.gru import GRU
+from minilstm.nn.recurrent import Recurrent
 from minilstm.nn.model import SequenceModel
 from minilstm.optim import SGD, Adam
 from minilstm.nn.presets import lstm_1997, lstm_forget_1999, net_1997, vanilla
 from minilstm.nn.rnn import RNN
+from minilstm.nn.slstm import SLSTM
 from minilstm.tasks import TASKS
 from minilstm.nn.model import LOSSES
 from minilstm.train.trials import TrialBatch
+
+
+class _GatedLeak(Recurrent):
+    """A cell that lives in this file only: h = g ⊙ h(t−1) + (1 − g) ⊙ tanh(W_c x + R_c h(t−1) + b_c),
+    g = σ(W_g x + R_g h(t−1) + b_g). Its parameters are W_* (H, I), R_* (H, H), b_* (H,), so
+    TrialBatch packs it through Recurrent's defaults, with no edit anywhere else."""
+
+    state_names = ("h",)
+
+    def __init__(self, n_in, n_hidden, init_scale=0.5, seed=None, dtype="float64", backend=None):
+        xp = backend_module.get_backend(backend)
+        self.n_in, self.n_hidden, self.n_out, self.state_sizes = n_in, n_hidden, n_hidden, (n_hidden,)
+        self.config = dict(n_in=n_in, n_hidden=n_hidden, init_scale=init_scale, seed=seed,
+                           dtype=dtype, backend=backend_module.backend_name(xp))
+        H, I = n_hidden, n_in
+        self._allocate({"W_g": (H, I), "W_c": (H, I), "R_g": (H, H), "R_c": (H, H),
+                        "b_g": (H,), "b_c": (H,)}, xp, dtype)
+        self._init_uniform(seed, init_scale)
+
+    def _project(self, x):
+        p = self.params
+        W = self.xp.concatenate([p["W_g"], p["W_c"]])                     # (2H, I)
+        return x @ W.T + self.xp.concatenate([p["b_g"], p["b_c"]])       # (T, B, 2H)
+
+    def step_forward(self, params, a_t, state):
+        (h_prev,) = state
+        H = self.n_hidden
+        g = sigmoid(a_t[:, :H] + h_prev @ params["R_g"].T)
+        c = self.xp.tanh(a_t[:, H:] + h_prev @ params["R_c"].T)
+        h = g * h_prev + (1.0 - g) * c
+        return h, (h,), (h_prev, g, c)
+
+    def step_backward(self, params, dy_t, dstate, cache_t):
+        h_prev, g, c = cache_t
+        hbar = dy_t + dstate[0]
+        d_g = hbar * (h_prev - c) * g * (1.0 - g)
+        d_c = hbar * (1.0 - g) * (1.0 - c * c)
+        dh = hbar * g + d_g @ params["R_g"] + d_c @ params["R_c"]
+        return self.xp.concatenate([d_g, d_c], axis=1), (dh,)
+
+    def _weight_grads(self, x, da, cache):
+        xp, H, (T, B, I) = self.xp, self.n_hidden, x.shape
+        d2 = da.reshape(T * B, 2 * H)
+        h_prev = xp.stack([s[0] for s in cache.steps]).reshape(T * B, H)
+        dW, dR, db = d2.T @ x.reshape(T * B, I), d2.T @ h_prev, d2.sum(axis=0)
+        grads = {"W_g": dW[:H], "W_c": dW[H:], "R_g": dR[:H], "R_c": dR[H:], "b_g": db[:H], "b_c": db[H:]}
+        p = self.params
+        return (d2 @ xp.concatenate([p["W_g"], p["W_c"]])).reshape(T, B, I), grads
 
 
 def _lstm4(seed, xp):
@@ -33,6 +86,8 @@ def _cores(seed, xp):
         "cifg": lambda: vanilla(2, 3, cifg=True, seed=seed, backend=xp),
         "rnn": lambda: RNN(2, 4, seed=seed, backend=xp),
         "gru": lambda: GRU(2, 3, seed=seed, backend=xp),
+        "slstm": lambda: SLSTM(2, 3, seed=seed, backend=xp),
+        "w_r_b_cell_of_this_file": lambda: _GatedLeak(2, 3, seed=seed, backend=xp),
     }
 
 
@@ -214,3 +269,26 @@ def test_per_trial_clipping_equals_clipping_each_trial_alone():
     for k in range(K):
         for n, g in grads.items():
             np.testing.assert_allclose(g * tb.trial_mask(k)[n], expected[k][n], rtol=1e-12, atol=1e-15)
+
+
+def test_a_new_w_r_b_cell_packs_with_no_other_edit():
+    """_GatedLeak, a layer class defined only in this file, packs through Recurrent's
+    axis_kinds/axis_sizes/widen (test_batched_trials_follow_single_trajectories trains it:
+    trial k follows the cell trained alone)."""
+    cell = _GatedLeak(2, 3, seed=0)
+    assert gradcheck(cell, np.random.default_rng(1).standard_normal((4, 2, 2))).max_error < 1e-7
+    assert cell.axis_kinds() == {"W_g": ("cell", "in"), "W_c": ("cell", "in"), "R_g": ("cell", "cell"),
+                                 "R_c": ("cell", "cell"), "b_g": ("cell",), "b_c": ("cell",)}
+    wide = cell.widen(3)
+    assert type(wide) is _GatedLeak and (wide.n_in, wide.n_hidden) == (6, 9) and not wide.flat.any()
+    assert "w_r_b_cell_of_this_file" in _cores(0, "numpy")
+
+
+def test_a_layer_laid_out_otherwise_is_refused_by_name():
+    class Odd(_GatedLeak):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.params = {**self.params, "p_g": self.params["b_g"]}
+
+    with pytest.raises(TypeError, match=r"cannot pack trials of a Odd: its parameter 'p_g'"):
+        TrialBatch([SequenceModel(Odd(2, 3, seed=s), 1, seed=s) for s in range(2)])

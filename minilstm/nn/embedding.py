@@ -20,10 +20,8 @@ gradient with respect to the integer tokens.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..backend import backend_name, get_array_module, get_backend, normal
-from ..validate import check_array, check_finite_params
+from ..validate import as_float_dtype, check_array, check_finite_params, check_int
 
 __all__ = ["Embedding"]
 
@@ -43,12 +41,8 @@ class Embedding:
     """
 
     def __init__(self, n_tokens, n_dim, *, init_scale=0.1, seed=None, dtype="float64", backend=None):
-        for name, v in (("n_tokens", n_tokens), ("n_dim", n_dim)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        dt = np.dtype(dtype)
-        if dt not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        n_tokens, n_dim = check_int("n_tokens", n_tokens), check_int("n_dim", n_dim)
+        dt = as_float_dtype("dtype", dtype)
         xp = get_backend(backend)
         self.n_tokens, self.n_dim, self.n_out = int(n_tokens), int(n_dim), int(n_dim)
         self.init_scale, self.seed, self.dtype = float(init_scale), seed, dt

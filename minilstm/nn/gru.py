@@ -68,7 +68,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functional import fast_tanh, sigmoid_of_negative
-from .recurrent import Recurrent, layer_args
+from .recurrent import BackwardBuffers, Recurrent, SequenceBuffers, layer_args
 
 __all__ = ["GRU"]
 
@@ -213,7 +213,7 @@ class GRU(Recurrent):
         c = xp.empty((T, B, H), dtype=dt)                     # h̃ at every step
         rh = xp.empty((B, H), dtype=dt)                       # scratch r ⊙ h(t−1), reused
         step_kwargs = [{"out": (hs[t + 1], g[t], c[t], rh)} for t in range(T)]
-        return hs[1:], step_kwargs, {"h": hs, "g": g, "c": c}
+        return SequenceBuffers(hs[1:], step_kwargs, {"h": hs, "g": g, "c": c})
 
     def _loop_errstate(self):
         return {"over": "ignore"}                             # e^{−a} overflows: exactly σ = 0
@@ -229,7 +229,7 @@ class GRU(Recurrent):
             k_uh, k_r = self.backward_factors(hs[:-1], g, c)  # all steps in one pass
             for t in range(T):
                 kwargs[t]["factors"] = (k_uh[t], k_r[t])
-        return da, kwargs
+        return BackwardBuffers(da, kwargs)
 
     # all steps at once ----------------------------------------------------------------------
     def _project(self, x):

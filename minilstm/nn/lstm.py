@@ -75,10 +75,15 @@ with CIFG. ``Uz = Ug = U`` except with ``fgr=True`` (``Uz = H``, ``Ug = H + n_ga
 State: ``(y, c)`` with shapes ``(B, H)``, plus ``gates (B, n_gates·nb)`` = ``[i, f, o]`` of the
 previous step when ``recurrence='all'`` or ``fgr=True``.
 
+All of this is computed once, in :class:`LSTMLayout` (``layer.layout``), which the layer's step
+functions and its fast path (:mod:`minilstm.nn.lstm_fast`) read; ``layer.fused``
+(:class:`FusedWeights`) holds the fused views ``W``, ``R``, ``b`` into ``flat``.
+
 Per-step cache: :class:`LSTMStep`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -86,12 +91,25 @@ import numpy as np
 from .. import backend as _backend
 from . import lstm_fast as _fast_path
 from ..functional import activation as _activation, sigmoid as _sigmoid
-from .recurrent import Recurrent, layer_args
+from .recurrent import Recurrent, Span, flat_offsets, flat_views, layer_args
 from ..validate import check_bool, check_int
 
-__all__ = ["LSTM", "LSTMStep"]
+__all__ = ["LSTM", "LSTMStep", "LSTMLayout", "FusedWeights", "to_cells", "to_blocks"]
 
 _GATES = ("i", "f", "o")
+
+
+def to_cells(v, S):
+    r"""A block quantity ``(…, nb)`` spread over each block's S cells, :math:`v_j = v_k` for the
+    cells j of block k: ``(…, nb·S)`` (``v`` itself when S = 1); any leading axes, e.g. ``(B, ·)``."""
+    return v if S == 1 else _backend.get_array_module(v).repeat(v, S, axis=-1)
+
+
+def to_blocks(v, S):
+    r"""A cell quantity ``(…, nb·S)`` summed over each block's S cells, :math:`(\Sigma v)_k =
+    \sum_{j\in\text{block }k} v_j`: ``(…, nb)`` (``v`` itself when S = 1); any leading axes,
+    e.g. ``(B, H) -> (B, nb)``."""
+    return v if S == 1 else v.reshape(v.shape[:-1] + (-1, S)).sum(axis=-1)
 
 
 class LSTMStep(NamedTuple):
@@ -119,6 +137,107 @@ class LSTMStep(NamedTuple):
     o: Optional[object]
     c: object
     hc: object
+
+
+@dataclass(frozen=True)
+class LSTMLayout:
+    r"""Where everything of one LSTM configuration lives: the columns of the ``(B, G)``
+    pre-activations, the parameters' order and shapes in ``flat``, and the fused matrices over it.
+
+    Built once by the layer (:meth:`build`) and read by :mod:`minilstm.nn.lstm` and its fast path
+    :mod:`minilstm.nn.lstm_fast`. With H cells in :math:`n_b` blocks and the gates with
+    parameters ``gates`` (of ``i, f, o``; the CIFG forget gate has none):
+
+    * ``cols`` ``{'z': slice, 'i': ..., 'f': ..., 'o': ...}``: the columns of each unit in the
+      pre-activations ``[z | i | f | o]``, :math:`G = H + n_\text{gates} n_b` in all;
+    * ``shapes`` ``{name: shape}`` in the order of ``flat`` (see the module docstring);
+    * ``W`` the :class:`~minilstm.nn.recurrent.Span` of :math:`[W_z; W_i; W_f; W_o]` ``(G, I)``;
+      ``R_groups`` the spans of the recurrent weights, ``(R (G, U),)`` when every unit reads
+      :math:`u(t-1)` (``R_uniform``), else (FGR) ``(R_z (H, H), [R_i; R_f; R_o] (n_\text{gates}
+      n_b, U))``; ``bias`` the span of the biases ``(1, ·)`` over the columns ``bias_cols``, or
+      None;
+    * ``early`` the columns of the gates squashed before the cell update; ``o_late``: the output
+      gate is squashed after it (it has a peephole, it sees :math:`c(t)`);
+    * ``U`` the size of the recurrent source :math:`u(t-1)`, ``U_z`` the width of ``R_z``
+      (:math:`H` with FGR, else U); ``has_gate_state``: the state carries ``gates (B, n_gates·nb)``.
+    """
+    n_in: int
+    n_cells: int
+    cells_per_block: int
+    n_blocks: int
+    gates: tuple
+    peephole_gates: tuple
+    cifg: bool
+    has_gate_state: bool
+    G: int
+    U: int
+    U_z: int
+    cols: dict
+    early: slice
+    o_late: bool
+    shapes: dict
+    W: Span
+    R_groups: tuple
+    R_uniform: bool
+    bias: Optional[Span]
+    bias_cols: Optional[slice]
+
+    @classmethod
+    def build(cls, n_in, n_cells, cells_per_block, gates, *, peepholes, cifg, fgr, recurrence,
+              cell_bias, gate_bias) -> "LSTMLayout":
+        """The layout of a checked configuration (the arguments of :class:`LSTM`; ``gates``: those
+        with parameters, in the order ``i, f, o``)."""
+        I, H, S = n_in, n_cells, cells_per_block
+        nb = H // S
+        Ng = len(gates) * nb
+        G = H + Ng
+        has_gate_state = recurrence == "all" or fgr
+        U = H + (Ng if has_gate_state else 0)
+        U_z = H if fgr else U
+        cols = {"z": slice(0, H)}
+        for n, k in enumerate(gates):
+            cols[k] = slice(H + n * nb, H + (n + 1) * nb)
+        o_late = "o" in gates and peepholes
+        n_early = len(gates) - (1 if o_late else 0)
+        shapes = {"W_z": (H, I)}
+        shapes.update({f"W_{k}": (nb, I) for k in gates})
+        shapes["R_z"] = (H, U_z)
+        shapes.update({f"R_{k}": (nb, U) for k in gates})
+        bias_names = (["b_z"] if cell_bias else []) + ([f"b_{k}" for k in gates] if gate_bias else [])
+        shapes.update({k: ((H,) if k == "b_z" else (nb,)) for k in bias_names})
+        peephole_gates = gates if peepholes else ()
+        shapes.update({f"p_{k}": (H,) for k in peephole_gates})
+        offsets = flat_offsets(shapes)
+        last_gate = gates[-1] if gates else "z"
+        R_uniform = U_z == U
+        R_groups = ((Span.between(offsets, "R_z", f"R_{last_gate}", G),) if R_uniform else
+                    (Span.between(offsets, "R_z", "R_z", H),
+                     Span.between(offsets, f"R_{gates[0]}", f"R_{last_gate}", Ng)))
+        return cls(n_in=I, n_cells=H, cells_per_block=S, n_blocks=nb, gates=tuple(gates),
+                   peephole_gates=peephole_gates, cifg=cifg, has_gate_state=has_gate_state,
+                   G=G, U=U, U_z=U_z, cols=cols, early=slice(H, H + n_early * nb), o_late=o_late,
+                   shapes=shapes, W=Span.between(offsets, "W_z", f"W_{last_gate}", G),
+                   R_groups=R_groups, R_uniform=R_uniform,
+                   bias=Span.between(offsets, bias_names[0], bias_names[-1], 1) if bias_names else None,
+                   bias_cols=(slice(0 if cell_bias else H, G if gate_bias else H)
+                              if bias_names else None))
+
+    def fused(self, buf) -> "FusedWeights":
+        """The fused matrices as views into ``buf`` (``flat``, or a gradient laid out like it)."""
+        return FusedWeights(W=self.W.of(buf), R=self.R_groups[0].of(buf) if self.R_uniform else None,
+                            b=self.bias.of(buf)[0] if self.bias is not None else None)
+
+
+class FusedWeights(NamedTuple):
+    """Views of the fused matrices into one flat buffer (:meth:`LSTMLayout.fused`).
+
+    ``W (G, I)`` = :math:`[W_z; W_i; W_f; W_o]`; ``R (G, U)`` = :math:`[R_z; R_i; R_f; R_o]`, or
+    None with FGR (where ``R_z`` is narrower); ``b`` the biases over the columns
+    ``layout.bias_cols``, or None.
+    """
+    W: object
+    R: Optional[object]
+    b: Optional[object]
 
 
 class LSTM(Recurrent):
@@ -170,7 +289,9 @@ class LSTM(Recurrent):
     params : dict of views into ``flat`` (see the module docstring for names, shapes and order).
     config : the constructor's arguments (JSON-serialisable); ``LSTM(**config)`` rebuilds the layer.
     state_names : ``('y', 'c')`` or ``('y', 'c', 'gates')``.
-    n_out : H. G : the number of pre-activation columns. U : the recurrent source size.
+    n_hidden, n_out : H (``n_hidden`` is every recurrent layer's name for the width of y).
+    G : the number of pre-activation columns. U : the recurrent source size.
+    layout : the :class:`LSTMLayout`; fused : the :class:`FusedWeights` views into ``flat``.
     """
 
     def __init__(self, n_in, n_cells, cells_per_block=1, *, input_gate=True, forget_gate=True,
@@ -211,59 +332,37 @@ class LSTM(Recurrent):
                              "recurrence='all' already does for every unit; use one or the other")
         nb = H // S
         bias_init = self._check_gate_bias_init(gate_bias_init, gates, flags["gate_bias"], nb)
+        layout = LSTMLayout.build(I, H, S, gates, peepholes=flags["peepholes"], cifg=flags["cifg"],
+                                  fgr=flags["fgr"], recurrence=recurrence,
+                                  cell_bias=flags["cell_bias"], gate_bias=flags["gate_bias"])
 
         xp = _backend.get_backend(backend)
+        self.layout = layout
         self.n_in, self.n_cells, self.cells_per_block, self.n_blocks = I, H, S, nb
-        self.n_out = H
+        self.n_hidden = self.n_out = H
         self.gates = gates                                   # gates with parameters, in order
         self.recurrence, self.g, self.h = recurrence, g, h
         for k, v in flags.items():
             setattr(self, k, v)
-        Ng = len(gates) * nb
-        self.G = H + Ng
-        self.has_gate_state = recurrence == "all" or flags["fgr"]
-        self.U = H + (Ng if self.has_gate_state else 0)
-        Uz = H if flags["fgr"] else self.U
+        self.G, self.U, self.cols, self.bias_cols = layout.G, layout.U, layout.cols, layout.bias_cols
+        self.has_gate_state, self.peephole_gates = layout.has_gate_state, layout.peephole_gates
         self.state_names = ("y", "c", "gates") if self.has_gate_state else ("y", "c")
-        self.state_sizes = (H, H, Ng) if self.has_gate_state else (H, H)
+        self.state_sizes = (H, H, self.G - H) if self.has_gate_state else (H, H)
         self.config = dict(n_in=I, n_cells=H, cells_per_block=S, **{k: flags[k] for k in (
             "input_gate", "forget_gate", "output_gate", "peepholes")}, g=g, h=h, cifg=flags["cifg"],
             fgr=flags["fgr"], recurrence=recurrence, cell_bias=flags["cell_bias"],
             gate_bias=flags["gate_bias"], init_scale=init_scale, gate_bias_init=bias_init,
             seed=seed, dtype=np.dtype(dtype).name, backend=_backend.backend_name(xp))
 
-        # column slices of the (B, G) pre-activation buffer: [z | i | f | o]
-        self.cols = {"z": slice(0, H)}
-        for n, k in enumerate(gates):
-            self.cols[k] = slice(H + n * nb, H + (n + 1) * nb)
-        n_early = len(gates) - (1 if ("o" in gates and flags["peepholes"]) else 0)
-        self._early = slice(H, H + n_early * nb)            # gates squashed before the cell update
-        self._o_late = "o" in gates and flags["peepholes"]  # o squashed after it (sees c(t))
-
-        shapes = {"W_z": (H, I)}
-        shapes.update({f"W_{k}": (nb, I) for k in gates})
-        shapes["R_z"] = (H, Uz)
-        shapes.update({f"R_{k}": (nb, self.U) for k in gates})
-        bias_names = (["b_z"] if flags["cell_bias"] else []) + (
-            [f"b_{k}" for k in gates] if flags["gate_bias"] else [])
-        shapes.update({k: ((H,) if k == "b_z" else (nb,)) for k in bias_names})
-        self.peephole_gates = gates if flags["peepholes"] else ()
-        shapes.update({f"p_{k}": (H,) for k in self.peephole_gates})
-        self._shapes = shapes
-        self._allocate(shapes, xp, dtype)
+        self._allocate(layout.shapes, xp, dtype)
         self._init_uniform(seed, init_scale)
         for k, v in bias_init.items():
             self.params[f"b_{k}"][...] = xp.asarray(np.asarray(v, dtype=self.dtype))
-
-        last_gate = gates[-1] if gates else "z"
-        self._W = ("W_z", f"W_{last_gate}", self.G)
-        self._R_uniform = Uz == self.U
-        self._R_groups = ([("R_z", f"R_{last_gate}", self.G)] if self._R_uniform else
-                          [("R_z", "R_z", H), (f"R_{gates[0]}", f"R_{last_gate}", Ng)])
-        self._bias = (bias_names[0], bias_names[-1]) if bias_names else None
-        self.bias_cols = (slice(0 if flags["cell_bias"] else H, H + Ng if flags["gate_bias"] else H)
-                          if bias_names else None)
-        self._fast = _fast_path.eligible(self)               # the sequence loop's fast path
+        self.fused = layout.fused(self.flat)                 # views: W (G, I), R (G, U), b
+        # short names for the step functions (chapter 9 prints step_backward as it is)
+        self._R_groups, self._R_uniform, self._o_late = layout.R_groups, layout.R_uniform, layout.o_late
+        self._fast = (_fast_path.FastPath(layout, self.fused, step_cache=LSTMStep)
+                      if _fast_path.eligible(self) else None)   # the sequence loop's fast path
 
     @staticmethod
     def _check_gate_bias_init(spec, gates, gate_bias, nb):
@@ -291,46 +390,32 @@ class LSTM(Recurrent):
         return out
 
     # ---- fused views (valid for the layer's own params; a copy for a foreign params dict) -------
-    def _span(self, buf, first, last, rows):
-        a, b = self._offsets[first][0], self._offsets[last][1]
-        return buf[a:b].reshape(rows, -1)
-
-    def _fused_from(self, params, first, last, rows):
-        """Parameters ``first`` .. ``last`` stacked as one ``(rows, -1)`` matrix: a view of ``flat``
-        when ``params`` holds the layer's own arrays, else a concatenated copy."""
-        names = self._names_between(first, last)
-        if all(params[k] is self.params[k] for k in names):
-            return self._span(self.flat, first, last, rows)
+    def _fused_from(self, params, names, start, stop, rows):
+        """The parameters of a :class:`~minilstm.nn.recurrent.Span` stacked as one ``(rows, -1)``
+        matrix: a view of ``flat`` when ``params`` holds the layer's own arrays, else a
+        concatenated copy."""
+        if params is self.params or all(params[k] is self.params[k] for k in names):
+            return self.flat[start:stop].reshape(rows, -1)
         return self.xp.concatenate([params[k] for k in names], axis=0).reshape(rows, -1)
-
-    def _names_between(self, first, last):
-        names = list(self._shapes)
-        return names[names.index(first):names.index(last) + 1]
 
     # ---- helpers: gates act on whole blocks --------------------------------------------------
     def _cells(self, v):
-        """A block quantity ``(B, nb)`` spread over the block's S cells: ``(B, H)``."""
-        S = self.cells_per_block
-        return v if S == 1 else self.xp.repeat(v, S, axis=1)
+        """A block quantity ``(B, nb)`` spread over the block's S cells: ``(B, H)`` (:func:`to_cells`)."""
+        return to_cells(v, self.cells_per_block)
 
     def _blocks(self, v):
-        """A cell quantity ``(B, H)`` summed over each block's S cells: ``(B, nb)``."""
-        S = self.cells_per_block
-        return v if S == 1 else v.reshape(v.shape[0], self.n_blocks, S).sum(axis=2)
+        """A cell quantity ``(B, H)`` summed over each block's S cells: ``(B, nb)`` (:func:`to_blocks`)."""
+        return to_blocks(v, self.cells_per_block)
 
     # ---- one step ---------------------------------------------------------------------------
-    def step_forward(self, params, a_t, state, fused=None):
+    def step_forward(self, params, a_t, state):
         r"""One step forward; stateless (reads only ``params``, ``a_t``, ``state``).
 
         ``a_t (B, G)`` is the step's input projection :math:`W x(t) + b` (from :meth:`project`);
         ``state`` is ``(y(t-1), c(t-1)[, gates(t-1)])``. Returns ``y(t) (B, H)``, the new state
-        and the cache :class:`LSTMStep`. ``fused``: the sequence loop's buffers for the fast path
-        (:mod:`minilstm.nn.lstm_fast`; ``a_t`` is then overwritten with the activations); leave it
-        None when calling the step on its own.
+        and the cache :class:`LSTMStep`. (Inside :meth:`forward` the fast path's step,
+        :meth:`minilstm.nn.lstm_fast.FastPath.step_forward`, may run instead: the same function.)
         """
-        if fused is not None:
-            y, c, z, i, f, o = _fast_path.step_forward(self, a_t, state, *fused)
-            return y, (y, c), LSTMStep(state[0], state[1], a_t, z, i, f, o, c, fused[3])
         xp, H, cols = self.xp, self.n_cells, self.cols
         y_prev, c_prev = state[0], state[1]
         u_prev = xp.concatenate([y_prev, state[2]], axis=1) if self.has_gate_state else y_prev
@@ -343,8 +428,9 @@ class LSTM(Recurrent):
         for k in self.peephole_gates:                        # i, f see c(t-1)
             if k != "o":
                 a[:, cols[k]] += self._blocks(c_prev * params[f"p_{k}"])
-        if self._early.stop > self._early.start:            # the gates that can, in one call
-            _sigmoid(a[:, self._early], out=a[:, self._early])
+        early = self.layout.early
+        if early.stop > early.start:                         # the gates that can, in one call
+            _sigmoid(a[:, early], out=a[:, early])
         z = self._g(a[:, :H], out=a[:, :H])
         i = a[:, cols["i"]] if "i" in cols else None
         f = (1.0 - i) if self.cifg else (a[:, cols["f"]] if "f" in cols else None)
@@ -361,16 +447,14 @@ class LSTM(Recurrent):
         state = (y, c, a[:, H:]) if self.has_gate_state else (y, c)
         return y, state, LSTMStep(u_prev, c_prev, a, z, i, f, o, c, hc)
 
-    def step_backward(self, params, dy_t, dstate, cache_t, fused=None):
+    def step_backward(self, params, dy_t, dstate, cache_t):
         r"""One step of BPTT; stateless. See the module docstring for the equations.
 
         ``dy_t (B, H)`` is :math:`\partial E/\partial y(t)` from above; ``dstate`` the total
         derivative at ``state(t)`` from later steps. Returns ``delta (B, G)`` (the error at the
         pre-activations, columns ``[z | i | f | o]``) and the derivative at ``state(t-1)``.
-        ``fused``: the sequence loop's buffers for the fast path (:mod:`minilstm.nn.lstm_fast`).
+        (Inside :meth:`backward` the fast path's step may run instead: the same function.)
         """
-        if fused is not None:
-            return _fast_path.step_backward(self, dy_t, dstate, cache_t, *fused)
         xp, H, cols = self.xp, self.n_cells, self.cols
         s = cache_t
         dy = dy_t + dstate[0]                                # ȳ(t)
@@ -417,25 +501,29 @@ class LSTM(Recurrent):
     def project(self, x):
         r"""The input projection of all steps in one product: ``(T, B, G)`` = :math:`W x(t) + b`."""
         T, B, I = x.shape
-        a = x.reshape(T * B, I) @ self._fused_from(self.params, *self._W).T     # (T·B, G)
-        if self._bias is not None:
-            a[:, self.bias_cols] += self._fused_from(self.params, *self._bias, 1)[0]
+        W, b = self.fused.W, self.fused.b
+        a = x.reshape(T * B, I) @ W.T                                           # (T·B, G)
+        if b is not None:
+            a[:, self.bias_cols] += b
         return a.reshape(T, B, self.G)
 
     def _project(self, x):
         """The sequence loop's projection: :meth:`project`, or the fast path's scaled one (which
         only ``_sequence_buffers`` below may receive: the two go together)."""
-        return _fast_path.project(self, x) if self._fast else self.project(x)
+        return self._fast.project(x) if self._fast else self.project(x)
 
     # ---- the sequence loop's fast path (see minilstm.nn.recurrent and minilstm.nn.lstm_fast) ---------
     def _loop_errstate(self):
         return {"over": "ignore"} if self._fast else {}   # exp overflows: exactly σ = 0
 
     def _sequence_buffers(self, a, state0):
-        return _fast_path.sequence_buffers(self, a, state0) if self._fast else None
+        return self._fast.sequence_buffers(a, state0) if self._fast else None
 
     def _backward_buffers(self, cache):
-        return _fast_path.backward_buffers(self, cache) if "A" in cache.extra else None
+        if not isinstance(cache.extra, _fast_path.FastSequence):   # the plain loop ran forward
+            return None
+        B, H = cache.extra.C.shape[1:]
+        return self._fast.backward_buffers(cache.extra, factors_at_once=B * H <= self._factors_at_once_max)
 
     def _weight_grads(self, x, da, cache):
         xp, H, cols = self.xp, self.n_cells, self.cols
@@ -444,31 +532,62 @@ class LSTM(Recurrent):
         d2 = da.reshape(TB, self.G)                                             # (T·B, G)
         x2 = x.reshape(TB, I)
         dflat = xp.zeros_like(self.flat)
-        grads = {}
-        offset = 0
-        for k, shp in self._shapes.items():
-            n = int(np.prod(shp))
-            grads[k] = dflat[offset:offset + n].reshape(shp)
-            offset += n
-        self._span(dflat, *self._W)[...] = d2.T @ x2                            # ∂E/∂W (G, I)
-        if "Y" in cache.extra:                                                  # fast path: a view
-            u2 = cache.extra["Y"][:-1].reshape(TB, self.U)                      # (T·B, U)
+        grads = flat_views(dflat, self.layout.shapes)
+        dfused = self.layout.fused(dflat)
+        dfused.W[...] = d2.T @ x2                                               # ∂E/∂W (G, I)
+        if isinstance(cache.extra, _fast_path.FastSequence):                    # y(t−1): a view
+            u2 = cache.extra.Y[:-1].reshape(TB, self.U)                         # (T·B, U)
         else:
             u2 = xp.stack([s.u_prev for s in cache.steps]).reshape(TB, self.U)  # (T·B, U)
         if self._R_uniform:
-            self._span(dflat, *self._R_groups[0])[...] = d2.T @ u2              # ∂E/∂R (G, U)
+            dfused.R[...] = d2.T @ u2                                           # ∂E/∂R (G, U)
         else:
             grads["R_z"][...] = d2[:, :H].T @ u2[:, :H]
-            self._span(dflat, *self._R_groups[1])[...] = d2[:, H:].T @ u2
-        if self._bias is not None:
-            self._span(dflat, *self._bias, 1)[0][...] = d2[:, self.bias_cols].sum(axis=0)
+            self._R_groups[1].of(dflat)[...] = d2[:, H:].T @ u2
+        if dfused.b is not None:
+            dfused.b[...] = d2[:, self.bias_cols].sum(axis=0)
         if self.peephole_gates:
             c_prev2 = xp.stack([s.c_prev for s in cache.steps]).reshape(TB, H)
             for k in self.peephole_gates:
                 c_src = xp.stack([s.c for s in cache.steps]).reshape(TB, H) if k == "o" else c_prev2
                 grads[f"p_{k}"][...] = (self._cells(d2[:, cols[k]]) * c_src).sum(axis=0)
-        dx = d2 @ self._fused_from(self.params, *self._W)                       # (T·B, I)
+        dx = d2 @ self.fused.W                                                  # (T·B, I)
         return dx.reshape(T, B, I), grads
+
+    # ---- packed trials (minilstm.train.trials) -------------------------------------------------
+    def axis_kinds(self) -> dict:
+        r"""``{param name: (axis kind, ...)}`` for packing trials (see
+        :meth:`minilstm.nn.recurrent.Recurrent.axis_kinds`): rows of ``z`` and peepholes run over
+        ``'cell'``, rows of the gates over ``'block'``; ``W_*`` columns over ``'in'``, ``R_*``
+        columns over ``'u'`` (the recurrent source :math:`u(t-1)`), or ``'cell'`` for ``R_z``
+        with FGR."""
+        out = {}
+        for name in self.params:
+            kind, unit = name.split("_", 1)
+            row = "cell" if (unit == "z" or kind == "p") else "block"
+            if kind == "W":
+                out[name] = (row, "in")
+            elif kind == "R":
+                out[name] = (row, "cell" if (self.fgr and unit == "z") else "u")
+            else:                                           # b_*, p_*
+                out[name] = (row,)
+        return out
+
+    def axis_sizes(self) -> dict:
+        r"""One trial's widths: ``'in'`` (I,), ``'cell'`` (H,), ``'block'`` (:math:`n_b`,) and
+        ``'u'`` :math:`(H, n_b, …)`, the recurrent source :math:`[y, i, f, o]` of the 1997 wiring
+        (gate-major in the wide layer: ``[y (K·H) | i (K·nb) | f (K·nb) | o (K·nb)]``)."""
+        nb = self.n_blocks
+        n_gate_state = len(self.gates) if self.has_gate_state else 0
+        return {"in": (self.n_in,), "cell": (self.n_cells,), "block": (nb,),
+                "u": (self.n_cells,) + (nb,) * n_gate_state}
+
+    def widen(self, K: int):
+        """An LSTM of this configuration with K·I inputs and K·H cells (K·nb blocks), every
+        parameter 0 (``gate_bias_init`` dropped: the trials' own values are copied in)."""
+        K = check_int("K", K)
+        return type(self)(**{**self.config, "n_in": K * self.n_in, "n_cells": K * self.n_cells,
+                             "gate_bias_init": None, "seed": None, "init_scale": 0.0})
 
     # ---- 1997 bookkeeping -------------------------------------------------------------------
     def n_weights_1997(self, n_out, output_bias=False):

@@ -72,9 +72,9 @@ class Linear:
         self.n_in, self.n_out, self.bias = int(n_in), int(n_out), bool(bias)
         self.init_scale, self.dtype = float(init_scale), dt
         s = self.init_scale
-        self.params = {"W": _uniform(gen, s, (self.n_out, self.n_in), xp, dt)}
+        self.params = {"W": uniform(gen, -s, s, (self.n_out, self.n_in), xp=xp, dtype=dt)}
         if self.bias:
-            self.params["b"] = _uniform(gen, s, (self.n_out,), xp, dt)
+            self.params["b"] = uniform(gen, -s, s, (self.n_out,), xp=xp, dtype=dt)
 
     @property
     def config(self) -> dict:
@@ -146,6 +146,3 @@ class Linear:
         check_float_dtype(name, a, W.dtype)
         check_finite(name, a)
 
-
-def _uniform(gen, scale, shape, xp, dtype):
-    return uniform(gen, -scale, scale, shape, xp=xp, dtype=dtype)

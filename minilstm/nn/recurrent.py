@@ -20,18 +20,22 @@ The loop itself (forward in time, then BPTT backwards) is written once, here.
 results. Inside the loop a layer may do better through two hooks (the defaults return None: plain
 loop):
 
-* ``_sequence_buffers(a, state0) -> (y, step_kwargs, extra)``: arrays for all T steps,
-  allocated once. ``a (T, B, G)`` is the input projection, the loop's own array: a layer may use
-  ``a[t]`` as step t's pre-activation buffer. ``step_kwargs[t]`` (e.g. ``{"out": views of step
-  t}``) is passed to ``step_forward``, which writes its results there (``out=``), so that
-  ``y (T, B, n_out)`` is filled without copies; ``extra`` is kept as ``cache.extra`` (the
-  ``(T, ·)`` arrays, for ``_weight_grads``).
-* ``_backward_buffers(cache) -> (da, step_kwargs)``: ``da (T, B, G)`` and, per step, keyword
-  arguments for ``step_backward``: scratch ``out=`` buffers reused at every step and, where that
-  is faster, the elementwise factors that do not depend on the recurrence (gate derivatives and
-  the like) computed for all T steps at once before the loop.
+* ``_sequence_buffers(a, state0) ->`` :class:`SequenceBuffers` ``(y, step_kwargs, extra,
+  step_forward)``: arrays for all T steps, allocated once. ``a (T, B, G)`` is the input
+  projection, the loop's own array: a layer may use ``a[t]`` as step t's pre-activation buffer.
+  ``step_kwargs[t]`` (e.g. ``{"out": views of step t}``) is passed to the step function, which
+  writes its results there (``out=``), so that ``y (T, B, n_out)`` is filled without copies;
+  ``extra`` is kept as ``cache.extra`` (the ``(T, ·)`` arrays, for ``_weight_grads``).
+* ``_backward_buffers(cache) ->`` :class:`BackwardBuffers` ``(da, step_kwargs, step_backward)``:
+  ``da (T, B, G)`` and, per step, keyword arguments for the step function: scratch ``out=``
+  buffers reused at every step and, where that is faster, the elementwise factors that do not
+  depend on the recurrence (gate derivatives and the like) computed for all T steps at once
+  before the loop.
 
-Both paths run the same step functions on the same formulas; the tests compare them.
+The step functions are the layer's own ``step_forward``/``step_backward`` (the GRU: the same
+formulas, written into the buffers), unless the buffers name others: the LSTM's fast path
+(:mod:`minilstm.nn.lstm_fast`) computes the same function in other calls. The tests compare
+both paths.
 
 **Variable-length batches** (``lengths``). A batch may hold sequences of different lengths
 :math:`L_b \le T`, padded at the end. With the mask :math:`m_b(t) = [t < L_b]` (:func:`valid_mask`)
@@ -52,7 +56,8 @@ is computed on its own, so what the padded rows hold never reaches the valid one
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,8 +65,8 @@ from .. import backend
 from ..validate import (all_finite, as_float_dtype, check_array, check_finite, check_finite_params,
                        check_int, check_number, check_seed)
 
-__all__ = ["Recurrent", "SequenceCache", "layer_args", "check_lengths", "check_states",
-           "forward_part", "valid_mask"]
+__all__ = ["Recurrent", "SequenceCache", "SequenceBuffers", "BackwardBuffers", "Span", "layer_args",
+           "check_lengths", "check_states", "flat_offsets", "flat_views", "forward_part", "valid_mask"]
 
 
 def layer_args(*, init_scale, seed, dtype, scale_none_ok=True, **sizes):
@@ -127,12 +132,75 @@ def valid_mask(lengths, T: int, xp=np):
     return xp.asarray(np.arange(T)[:, None] < L[None, :])
 
 
+def flat_offsets(shapes: dict) -> dict:
+    """``{name: (start, stop)}``: where each parameter of ``shapes`` (``{name: shape}``, in the
+    order given) lies in one flat buffer of ``sum(prod(shape))`` numbers."""
+    offsets, start = {}, 0
+    for name, shape in shapes.items():
+        stop = start + int(np.prod(shape))
+        offsets[name] = (start, stop)
+        start = stop
+    return offsets
+
+
+def flat_views(buf, shapes: dict) -> dict:
+    """``{name: view}``: the parameters of ``shapes`` (``{name: shape}``, in that order) as views
+    into the 1-d buffer ``buf`` (the layer's ``flat``, or a gradient laid out like it)."""
+    return {name: buf[a:b].reshape(shapes[name]) for name, (a, b) in flat_offsets(shapes).items()}
+
+
+class Span(NamedTuple):
+    """Parameters ``names``, adjacent in ``flat`` at ``start:stop``, seen as one ``(rows, -1)``
+    matrix (e.g. ``W = [W_z; W_i; W_f; W_o]`` ``(G, I)``)."""
+    names: tuple
+    start: int
+    stop: int
+    rows: int
+
+    @classmethod
+    def between(cls, offsets: dict, first: str, last: str, rows: int) -> "Span":
+        """The span from parameter ``first`` to ``last`` (inclusive) of :func:`flat_offsets`' result."""
+        names = list(offsets)
+        names = tuple(names[names.index(first):names.index(last) + 1])
+        return cls(names, offsets[first][0], offsets[last][1], rows)
+
+    def of(self, buf):
+        """The ``(rows, -1)`` view of ``buf[start:stop]`` (``buf``: ``flat`` or a gradient like it)."""
+        return buf[self.start:self.stop].reshape(self.rows, -1)
+
+
+class SequenceBuffers(NamedTuple):
+    """What a layer's fast path hands the forward loop (:meth:`Recurrent._sequence_buffers`).
+
+    ``y (T, B, n_out)`` the output, filled by the steps; ``step_kwargs[t]`` the keyword arguments
+    of step t (views of the buffers it writes into); ``extra`` kept as ``cache.extra``;
+    ``step_forward`` the step function to call, or None for the layer's own.
+    """
+    y: object
+    step_kwargs: list
+    extra: object
+    step_forward: object = None
+
+
+class BackwardBuffers(NamedTuple):
+    """What a layer's fast path hands the backward loop (:meth:`Recurrent._backward_buffers`).
+
+    ``da (T, B, G)`` the errors at the pre-activations, filled by the steps; ``step_kwargs[t]`` the
+    keyword arguments of step t; ``step_backward`` the step function to call, or None for the
+    layer's own.
+    """
+    da: object
+    step_kwargs: list
+    step_backward: object = None
+
+
 @dataclass
 class SequenceCache:
     """What ``forward`` keeps for ``backward``.
 
     ``x`` the input ``(T, B, I)``; ``state0`` the initial state; ``state`` the final state (use it
-    to carry on with the next window); ``steps`` the per-step caches; ``extra`` layer-specific;
+    to carry on with the next window); ``steps`` the per-step caches; ``extra`` what the layer's
+    fast path keeps for all T steps (:class:`SequenceBuffers`), None after the plain loop;
     ``lengths`` the host ``(B,)`` lengths or None; ``padded`` the device ``(T, B, 1)`` bool mask
     :math:`1 - m_b(t)`, True at padded steps (None without ``lengths``).
     """
@@ -140,7 +208,7 @@ class SequenceCache:
     state0: tuple
     state: tuple
     steps: list
-    extra: dict = field(default_factory=dict)
+    extra: object = None
     lengths: object = None
     padded: object = None
 
@@ -148,8 +216,9 @@ class SequenceCache:
 class Recurrent:
     """Base class: ``params`` (views into one fused buffer ``flat``), ``forward``, ``backward``.
 
-    Subclasses define ``state_names``, ``n_out``, ``_param_shapes()``, ``step_forward``,
-    ``step_backward``, ``_project(x)``, ``_weight_grads(x, da, cache)`` and ``config``.
+    Subclasses call :meth:`_allocate` with their parameter shapes and define ``state_names``,
+    ``state_sizes``, ``n_in``, ``n_hidden``, ``n_out``, ``step_forward``, ``step_backward``,
+    ``_project(x)``, ``_weight_grads(x, da, cache)`` and ``config``.
     """
 
     state_names: tuple = ("h",)
@@ -158,27 +227,19 @@ class Recurrent:
     def _allocate(self, shapes: dict, xp, dtype):
         """One contiguous buffer ``flat`` holding every parameter; ``params`` are views into it."""
         dtype = as_float_dtype("dtype", dtype)
-        sizes = {k: int(np.prod(s)) for k, s in shapes.items()}
-        self.flat = xp.zeros(sum(sizes.values()), dtype=dtype)
+        self._offsets = flat_offsets(shapes)
+        self.flat = xp.zeros(sum(b - a for a, b in self._offsets.values()), dtype=dtype)
         self._xp = backend.get_array_module(self.flat)
-        self.params, offset = {}, 0
-        for k, s in shapes.items():
-            self.params[k] = self.flat[offset:offset + sizes[k]].reshape(s)
-            offset += sizes[k]
-        self._offsets = {}
-        offset = 0
-        for k in shapes:
-            self._offsets[k] = (offset, offset + sizes[k])
-            offset += sizes[k]
+        self.params = flat_views(self.flat, shapes)
 
     def _init_uniform(self, seed, scale):
         """Fill every parameter from U[−scale, scale], drawn on the host (same numbers on every backend)."""
-        self.flat[...] = backend.uniform(backend.default_rng(seed), -scale, scale, (self.flat.size,),
+        self.flat[...] = backend.uniform(seed, -scale, scale, (self.flat.size,),
                                          xp=self.xp, dtype=self.dtype)
 
     def _fused(self, first: str, last: str, rows: int):
         """A ``(rows, -1)`` view spanning parameters ``first`` .. ``last`` (adjacent in ``flat``)."""
-        return self.flat[self._offsets[first][0]:self._offsets[last][1]].reshape(rows, -1)
+        return Span.between(self._offsets, first, last, rows).of(self.flat)
 
     @property
     def xp(self):
@@ -213,6 +274,43 @@ class Recurrent:
         clone = type(self)(**{**self.config, "dtype": dtype.name, "backend": backend.backend_name(xp)})
         clone.flat[...] = xp.asarray(backend.to_numpy(self.flat).astype(dtype))
         return clone
+
+    # ---- packed trials (minilstm.train.trials) -------------------------------------------------
+    def axis_kinds(self) -> dict:
+        r"""``{param name: (axis kind, ...)}``: what each axis of each parameter runs over, for
+        packing K trials into one K times wider layer (:class:`minilstm.train.trials.TrialBatch`):
+        ``'in'`` the inputs, ``'cell'`` the hidden units, or another kind of :meth:`axis_sizes`.
+
+        The default serves any layer whose parameters are ``W_* (H, I)``, ``R_* (H, H)`` and
+        ``b_* (H,)`` (or ``W``, ``R``, ``b``), with H = ``n_hidden`` and I = ``n_in``, such as the
+        RNN and the GRU; a layer laid out otherwise overrides :meth:`axis_kinds`,
+        :meth:`axis_sizes` and :meth:`widen` (the LSTM does).
+        """
+        kinds = {"W": ("cell", "in"), "R": ("cell", "cell"), "b": ("cell",)}
+        width = {"cell": self.n_hidden, "in": self.n_in}
+        out = {}
+        for name, p in self.params.items():
+            k = kinds.get(name.split("_", 1)[0])
+            if k is None or tuple(p.shape) != tuple(width[a] for a in k):
+                raise TypeError(f"cannot pack trials of a {type(self).__name__}: its parameter {name!r} "
+                                f"{tuple(p.shape)} is not W_* (H, I), R_* (H, H) or b_* (H,) with H = "
+                                f"{self.n_hidden}, I = {self.n_in}; give the layer its own axis_kinds, "
+                                "axis_sizes and widen")
+            out[name] = k
+        return out
+
+    def axis_sizes(self) -> dict:
+        """``{axis kind: (n, ...)}``: one trial's width of each axis kind of :meth:`axis_kinds`,
+        in segments. In the K times wider layer a segment of n becomes K·n long and trial k owns
+        its entries ``k·n .. k·n + n − 1``. Default: ``{'in': (I,), 'cell': (H,)}``."""
+        return {"in": (self.n_in,), "cell": (self.n_hidden,)}
+
+    def widen(self, K: int):
+        """A layer of this class and configuration with K times the inputs and hidden units
+        (``n_in`` K·I, ``n_hidden`` K·H) and every parameter 0: the frame for K packed trials."""
+        K = check_int("K", K)
+        return type(self)(**{**self.config, "n_in": K * self.n_in, "n_hidden": K * self.n_hidden,
+                             "seed": None, "init_scale": 0.0})
 
     # ---- state -----------------------------------------------------------------------------
     def state_shapes(self, batch: int) -> tuple:
@@ -278,12 +376,14 @@ class Recurrent:
             first_padded = int(lengths.min())                  # host: steps from here hold padding
         buffers = self._sequence_buffers(a, state0)
         if buffers is None:                                    # plain loop: each step allocates
-            y, extra, step_kwargs = self.xp.empty((T, B, self.n_out), dtype=self.dtype), {}, [{}] * T
+            y, extra, step_kwargs = self.xp.empty((T, B, self.n_out), dtype=self.dtype), None, [{}] * T
+            step_forward = self.step_forward
         else:                                                  # fast path: steps write into buffers
-            y, step_kwargs, extra = buffers
+            y, step_kwargs, extra = buffers.y, buffers.step_kwargs, buffers.extra
+            step_forward = buffers.step_forward or self.step_forward
         with np.errstate(**self._loop_errstate()):
             for t in range(T):
-                y_t, new, cache_t = self.step_forward(params, a[t], state, **step_kwargs[t])
+                y_t, new, cache_t = step_forward(params, a[t], state, **step_kwargs[t])
                 if buffers is None:
                     y[t] = y_t
                 if t >= first_padded:                          # padded rows keep their state
@@ -329,11 +429,14 @@ class Recurrent:
         params, steps, padded = self.params, cache.steps, cache.padded
         first_padded = T if cache.lengths is None else int(cache.lengths.min())
         buffers = self._backward_buffers(cache)
-        da = None if buffers is None else buffers[0]
+        if buffers is None:                                    # plain loop
+            da, step_kwargs, step_backward = None, [{}] * T, self.step_backward
+        else:
+            da, step_kwargs = buffers.da, buffers.step_kwargs
+            step_backward = buffers.step_backward or self.step_backward
         for t in range(T - 1, -1, -1):
-            kwargs = {} if buffers is None else buffers[1][t]
             carried = tuple(d.copy() for d in dstate) if t >= first_padded else None
-            da_t, new = self.step_backward(params, dy[t], dstate, steps[t], **kwargs)
+            da_t, new = step_backward(params, dy[t], dstate, steps[t], **step_kwargs[t])
             if da is None:                                     # plain loop
                 da = xp.empty((T,) + da_t.shape, dtype=self.dtype)   # (T, B, G)
             if buffers is None:
@@ -348,7 +451,7 @@ class Recurrent:
 
     # ---- fast-path hooks (see the module docstring); the defaults select the plain loop -------
     def _sequence_buffers(self, a, state0):
-        """``None``, or ``(y, step_kwargs, extra)``: buffers for all T steps that ``step_forward``
+        """``None``, or a :class:`SequenceBuffers`: buffers for all T steps that the step function
         fills through its keyword arguments ``step_kwargs[t]``; ``extra`` goes to ``cache.extra``.
         ``a (T, B, G)`` is the input projection, which the layer may use in place."""
         return None
@@ -367,8 +470,8 @@ class Recurrent:
         return {}
 
     def _backward_buffers(self, cache):
-        """``None``, or ``(da, step_kwargs)``: ``da (T, B, G)`` that ``step_backward`` fills through
-        its keyword arguments ``step_kwargs[t]`` (scratch buffers, precomputed factors)."""
+        """``None``, or a :class:`BackwardBuffers`: ``da (T, B, G)`` that the step function fills
+        through its keyword arguments ``step_kwargs[t]`` (scratch buffers, precomputed factors)."""
         return None
 
     def __repr__(self):

@@ -85,10 +85,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functional import softmax
-from ..nn.gru import GRU
-from ..nn.lstm import LSTM
 from ..nn.model import LOSSES, SequenceModel
-from ..nn.rnn import RNN
 from ..validate import deferred_value_checks
 
 __all__ = ["TrialBatch", "axis_kinds", "widen_core", "select"]
@@ -103,76 +100,50 @@ def select(mask, a):
 
 # ---- layouts ------------------------------------------------------------------------------------
 def axis_kinds(core) -> dict:
-    """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring)."""
+    """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring): the
+    layer's own :meth:`~minilstm.nn.recurrent.Recurrent.axis_kinds`."""
     if hasattr(core, "inner"):                              # a wrapper: its layer's, for its params
         kinds = axis_kinds(core.inner)
         return {name: kinds[name] for name in core.params}
-    if isinstance(core, LSTM):
-        out = {}
-        for name in core.params:
-            kind, unit = name.split("_", 1)
-            row = "cell" if (unit == "z" or kind == "p") else "block"
-            if kind == "W":
-                out[name] = (row, "in")
-            elif kind == "R":
-                out[name] = (row, "cell" if (core.fgr and unit == "z") else "u")
-            else:                                           # b_*, p_*
-                out[name] = (row,)
-        return out
-    if isinstance(core, (RNN, GRU)):
-        return {name: (("cell", "in") if name.startswith("W") else
-                       ("cell", "cell") if name.startswith("R") else ("cell",))
-                for name in core.params}
-    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+    if not hasattr(core, "axis_kinds"):
+        raise TypeError(f"cannot pack trials of a {type(core).__name__}: it has no axis_kinds "
+                        "(a minilstm.nn.recurrent.Recurrent layer has)")
+    return core.axis_kinds()
 
 
 def widen_core(core, K: int):
     """A zero-initialised layer of ``core``'s class and configuration, K times as wide."""
     if hasattr(core, "inner"):                              # a wrapper around a wide layer
         return core.widened(widen_core(core.inner, K))
-    cfg = dict(core.config)
-    if isinstance(core, LSTM):
-        cfg.update(n_in=K * core.n_in, n_cells=K * core.n_cells, gate_bias_init=None, seed=None,
-                   init_scale=0.0)
-        return LSTM(**cfg)
-    if isinstance(core, RNN):
-        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
-        return RNN(**cfg)
-    if isinstance(core, GRU):
-        cfg.update(n_in=K * core.n_in, n_hidden=K * core.n_hidden, seed=None, init_scale=0.0)
-        return GRU(**cfg)
-    raise TypeError(f"cannot pack trials of a {type(core).__name__}; supported: LSTM, RNN, GRU")
+    if not hasattr(core, "widen"):
+        raise TypeError(f"cannot pack trials of a {type(core).__name__}: it has no widen "
+                        "(a minilstm.nn.recurrent.Recurrent layer has)")
+    return core.widen(K)
 
 
 def _sizes(core):
-    core = getattr(core, "inner", core)
-    H = core.n_cells if isinstance(core, LSTM) else core.n_hidden
-    nb = core.n_blocks if isinstance(core, LSTM) else H
-    n_gate_state = (len(core.gates) if isinstance(core, LSTM) and core.has_gate_state else 0)
-    return core.n_in, H, nb, n_gate_state
+    """``{axis kind: (n, ...)}`` of the layer (inside a wrapper)."""
+    return getattr(core, "inner", core).axis_sizes()
 
 
 def _index(kind, k, K, core, n_out):
-    """Host index array of trial k along an axis of ``kind`` in the wide layer."""
-    I, H, nb, ng = _sizes(core)
-    if kind == "in":
-        return k * I + np.arange(I)
-    if kind == "cell":
-        return k * H + np.arange(H)
-    if kind == "block":
-        return k * nb + np.arange(nb)
+    """Host index array of trial k along an axis of ``kind`` in the wide layer: in each segment
+    of n (K·n wide) the entries ``k·n .. k·n + n − 1``."""
+    inner = getattr(core, "inner", core)
     if kind == "out":
         return k * n_out + np.arange(n_out)
     if kind == "y":                                         # the readout's input: the core's output
-        cells = k * H + np.arange(H)
-        if getattr(core, "skip_input", False):              # [y (K·H) | x (K·I)]
-            return np.concatenate([cells, K * H + k * I + np.arange(I)])
-        return cells
-    if kind == "u":                                         # [y | i | f | o], gate-major when wide
-        parts = [k * H + np.arange(H)]
-        parts += [K * H + g * K * nb + k * nb + np.arange(nb) for g in range(ng)]
-        return np.concatenate(parts)
-    raise ValueError(f"unknown axis kind {kind!r}")
+        widths = ((inner.n_hidden, inner.n_in) if getattr(core, "skip_input", False)   # [y | x]
+                  else (inner.n_hidden,))
+    else:
+        widths = _sizes(core).get(kind)
+        if widths is None:
+            raise ValueError(f"unknown axis kind {kind!r}")
+    parts, start = [], 0
+    for n in widths:
+        parts.append(start + k * n + np.arange(n))
+        start += K * n
+    return np.concatenate(parts)
 
 
 class TrialBatch:
