@@ -412,3 +412,46 @@ def test_fit_names_its_new_arguments():
         fit(model, data, opt, steps=1, carry_state="yes")
     with pytest.raises(TypeError, match="before_update"):
         fit(model, data, opt, steps=1, before_update=3)
+
+
+# ---- fit on K 1997 nets on an array axis (StackBPTT) ---------------------------------------------
+@pytest.mark.parametrize("every,clean", [(None, 2), (3, 0)])
+def test_fit_drives_a_stack_and_stops_a_diverging_trial_the_others_bit_for_bit(every, clean):
+    """Trials on the stack's axis never share a product, so with trial 1's targets poisoned at
+    update 2 (inf: its loss and update are not finite) trials 0 and 2 end bit for bit where a run
+    without the poison ends, and trial 1 where that run was at the last clean read: after update
+    1 when the guard is read every update, before any update when it is read every 3."""
+    from minilstm.train.online1997 import Stack1997, StackBPTT
+    from test_online1997 import _models
+
+    def run(poison, steps=5):
+        models, loss = _models("exp4", np, [0, 1, 2], scale=0.1)
+        st = Stack1997(models, lr=0.0, loss=loss)
+        trials = StackBPTT(st)
+        rng = np.random.default_rng(0)
+        def data(step):
+            x = rng.uniform(-1, 1, (8, 3, 4, st.I))
+            y = rng.uniform(0, 1, (8, 3, 4, st.O))
+            if poison and step == 2:
+                y[:, 1] = np.inf
+            return x, y, np.ones((8, 3, 4, 1))
+        history = fit(trials, data, Adam(st.optimizer_params(), lr=0.01), steps=steps,
+                      check_every=every)
+        return st, trials, history
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        st, trials, history = run(poison=True)
+    ref, ref_trials, ref_history = run(poison=False)
+    if clean:
+        two = run(poison=False, steps=clean)[0]
+    else:                                                    # the initial weights
+        models, loss = _models("exp4", np, [0, 1, 2], scale=0.1)
+        two = Stack1997(models, lr=0.0, loss=loss)
+    assert trials.diverged_at.tolist() == [-1, 2, -1] and trials.active.tolist() == [True, False, True]
+    assert len(history.loss) == 5 and not np.isfinite(history.loss[2][1])
+    for k, src in ((0, ref), (1, two), (2, ref)):
+        got, want = st.trial_params(k), src.trial_params(k)
+        for name in got:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"trial {k} {name}")
+    np.testing.assert_array_equal(np.array(history.loss)[:, [0, 2]],
+                                  np.array(ref_history.loss)[:, [0, 2]])

@@ -13,7 +13,12 @@ stated constant:
   sequence, plus one per ``check_every`` updates within it;
 * ``fit`` on a batch of trials (``TrialBatch``): 1 per update (the guard, every trial's loss,
   norm and weight sum), 2 with ``clip`` (the trials' norms); the BPTT experiments' loop over it
-  (``loops.bptt_last_step``): 2 per update (the guard, and the outputs for the success criterion).
+  (``loops.bptt_last_step``): 2 per update (the guard, and the outputs for the success criterion);
+* ``fit`` on 1997 nets on an array axis (``StackBPTT``): the 1997 comparisons' loops read 2 per
+  update where the stopping rule runs on the device after every sequence
+  (``online.minibatch_last_step``: the guard, read every update there, and the trials still
+  learning), none per update where it runs every N strings (``online.minibatch_reber``: the guard
+  every 100 updates on a GPU).
 """
 import numpy as np
 import pytest
@@ -165,6 +170,22 @@ def test_the_trial_batch_loop_reads_twice_per_update_whatever_the_length():
             counts[T, budget] = seen.total
     assert counts[20, 64] == counts[40, 64] and counts[20, 128] == counts[40, 128], counts
     assert counts[20, 128] - counts[20, 64] == 2 * 16, counts
+
+
+@pytest.mark.parametrize("name,overrides,per_update", [
+    ("exp4_adding_bptt", {"T": 20, "n_test": 4, "batch": 4, "window": 1000,
+                          "mean_error_below": None}, 2),
+    ("exp1_reber_bptt", {"n_train": 6, "n_test": 6, "check_every": 1000, "batch": 4}, 0),
+])
+def test_the_stack_bptt_loops_read_a_fixed_number_per_update(name, overrides, per_update):
+    from minilstm.experiments.runner import run_experiment
+    counts = []
+    for budget in (64, 128):                                       # 16 or 32 updates of batch 4
+        with strict.Transfers() as seen:
+            run_experiment(name, trials=2, budget=budget, backend_name="strict",
+                           overrides=overrides)
+        counts.append(seen.total)
+    assert counts[1] - counts[0] == per_update * 16, counts
 
 
 def test_composites_and_sampling_read_nothing_per_step():

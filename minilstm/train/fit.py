@@ -2,10 +2,12 @@ r"""The fit loops: mini-batch BPTT (:func:`fit`) and online learning with the 19
 (:func:`fit_online`), with one divergence guard, one progress display and one :class:`History`.
 
 :func:`fit` trains one model or a batch of trials alike. It asks of what it trains a small
-protocol, which :class:`~minilstm.train.trials.TrialBatch` implements and :class:`OneModel` wraps
-around a :class:`~minilstm.nn.model.SequenceModel` (``fit`` wraps one itself):
+protocol, which :class:`~minilstm.train.trials.TrialBatch` (K nets packed in one) and
+:class:`~minilstm.train.online1997.StackBPTT` (K 1997 nets on an array axis) implement, and
+:class:`OneModel` wraps around a :class:`~minilstm.nn.model.SequenceModel` (``fit`` wraps one
+itself):
 
-* ``params``, ``xp``, ``loss_name``, ``n_out`` (one trial's outputs);
+* ``params``, ``xp``; ``check_target(target, mask)``: the loss's checks of a host target;
 * ``n_trials``: None for one model, K for a batch of K trials;
 * ``updates``: the updates taken so far (the guard's label of an update);
 * ``loss(x, target, mask, state=None, lengths=None, as_array=True) -> (loss, a_out, cache,
@@ -15,7 +17,8 @@ around a :class:`~minilstm.nn.model.SequenceModel` (``fit`` wraps one itself):
   per trial for a batch (``(K,)``), clipping in place unless ``max_norm`` is None;
 * ``update(optimizer, grads)``: the optimizer's step (a batch holds its stopped trials);
 * ``weight_sum()``: :math:`\Sigma w`, what the guard reads with the loss and the norm;
-* a batch only: ``active`` (host bool ``(K,)``), ``restore_trial``, ``mark_diverged``.
+* a batch only: ``active`` (host bool ``(K,)``), ``restore_trial``, ``mark_diverged``, and
+  ``shares_products`` (default True: the guard is then read after every update).
 
 Divergence guard (both loops, :mod:`minilstm.train.guard`): the loss, the gradient norm and the weights
 of every update are checked on the device. One model: the verdict is read every ``check_every``
@@ -24,8 +27,9 @@ each read makes the host wait). NaN or inf stops training with :class:`TrainingD
 names the update; the model's parameters **and the optimizer's state** (SGD's step count,
 momentum's velocity, Adam's m, v and t) are those of the last check before it (with
 ``check_every=1``, from right before the bad update), so training can resume from them, e.g. with
-a lower learning rate. A batch of trials: the verdict is read after every update, per trial; a
-trial that diverged is stopped at its weights from before that update and the others go on.
+a lower learning rate. A batch of trials: the verdict is per trial; a trial that diverged is
+stopped at its weights of the last clean read and the others go on. Trials packed in one wide net
+(TrialBatch) are read after every update, so that is the weights from before the bad update.
 Inside an update no value is read from the device
 (:func:`~minilstm.validate.deferred_value_checks`).
 
@@ -105,7 +109,6 @@ class OneModel:
     def __init__(self, model):
         self.model = model
         self.params, self.xp = model.params, model.xp
-        self.loss_name, self.n_out = model.loss_name, model.readout.n_out
         self.updates = 0
         core = getattr(model, "core", None)
         if core is not None and hasattr(core, "flat"):                  # no array twice
@@ -113,6 +116,10 @@ class OneModel:
                                            if not k.startswith("core.")]
         else:
             self._weights = list(model.params.values())
+
+    def check_target(self, target, mask=None):
+        """The model's loss's checks of a host ``target`` (:func:`~minilstm.losses.check_target`)."""
+        check_target(self.model.loss_name, target, self.model.readout.n_out, mask)
 
     def loss(self, x, target, mask=None, state=None, lengths=None, *, as_array=False):
         """The model's :meth:`~minilstm.nn.model.SequenceModel.loss`."""
@@ -165,7 +172,7 @@ def truncated_gradient(model, da_out, cache):
             **{f"readout.{k}": v for k, v in g_readout.items()}}
 
 
-_PROTOCOL = ("params", "xp", "loss_name", "n_out", "n_trials", "updates", "loss", "backward",
+_PROTOCOL = ("params", "xp", "check_target", "n_trials", "updates", "loss", "backward",
              "clip_grad_norm", "update", "weight_sum")
 
 
@@ -224,8 +231,10 @@ def _batch(model, data, i, lengths_ok=True):
     if isinstance(x, np.ndarray):
         check_finite("x", x)
     if isinstance(target, np.ndarray) and (mask is None or isinstance(mask, np.ndarray)):
-        n_out = model.readout.n_out if hasattr(model, "readout") else model.n_out
-        check_target(model.loss_name, target, n_out, mask)
+        if hasattr(model, "check_target"):          # what fit trains
+            model.check_target(target, mask)
+        else:                                        # fit_online's SequenceModel
+            check_target(model.loss_name, target, model.readout.n_out, mask)
     return (*(None if a is None else xp.asarray(a) for a in (x, target, mask)), lengths)
 
 
@@ -236,10 +245,11 @@ def _norm(grads, clip):
 
 def _guard(model, optimizer, check_every):
     """The guard of ``model`` (a SequenceModel, wrapped in :class:`OneModel`, or a trainee);
-    ``check_every`` None: 1 for a batch of trials, else :func:`default_check_every`."""
+    ``check_every`` None: 1 for trials that share products, else :func:`default_check_every`."""
     trainee = model if hasattr(model, "weight_sum") else OneModel(model)
     if check_every is None:
-        check_every = 1 if trainee.n_trials is not None else default_check_every(model.xp)
+        shared = trainee.n_trials is not None and getattr(trainee, "shares_products", True)
+        check_every = 1 if shared else default_check_every(model.xp)
     return DivergenceGuard(trainee, optimizer, check_every)
 
 
@@ -310,8 +320,8 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
         and at the end; ``stop`` : optional ``stop(metrics) -> bool`` ending training early.
     progress : show a progress display with rate and ETA (:class:`Progress`; silent by default).
     check_every : updates between reads of the divergence guard (:mod:`minilstm.train.guard`); None:
-        1 on NumPy, 100 on a GPU, and always 1 for a batch of trials (anything else is refused).
-        The losses reach ``History`` at each read.
+        1 on NumPy, 100 on a GPU, and always 1 for trials packed in one wide net (a TrialBatch:
+        anything else is refused). The losses reach ``History`` at each read.
     carry_state : False: every update starts from the zero state. True: each update starts from
         the final state of the one before (truncated BPTT on a stream: ``data`` gives consecutive
         windows of the same rows; no gradient crosses a window's start). An int N: carried
@@ -335,12 +345,12 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     loss, a gradient or an updated weight stopped being finite; the model and the optimizer keep
     their state from the last check before it (with ``check_every=1``: from before that update),
     and the history what was recorded up to that check. A batch of trials raises nothing: a trial
-    that diverged is stopped at its weights from before the update, recorded in its
-    ``diverged_at`` (:mod:`minilstm.train.guard`).
+    that diverged is stopped at its weights of the last clean read (a TrialBatch: from before the
+    update), and the update is recorded in its ``diverged_at`` (:mod:`minilstm.train.guard`).
 
     Device reads: none inside an update; one per read of the guard (every ``check_every``
-    updates, at each evaluation and at the end); for a batch of trials one per update, and one
-    more per update with ``clip`` (the K norms); plus what the callbacks read.
+    updates, at each evaluation and at the end); for a TrialBatch one per update, and one more per
+    update with ``clip`` (the K norms); plus what the trainee's ``update`` and the callbacks read.
     """
     _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
                     progress, check_every)

@@ -25,16 +25,21 @@ nothing, so the loops default to 1; on a GPU each read makes the host wait for t
 
 A batch of trials: the same three values, per trial. A trial still training whose loss,
 gradient norm or weight sum is not finite is put back to its weights of the snapshot and
-stopped there (:meth:`~minilstm.train.trials.TrialBatch.mark_diverged`, which records the update
-in ``diverged_at``); the other trials go on. Nothing is raised. The rule: **for a batch of trials
-the guard is read after every update** (``every`` must be 1). The trials share one wide matrix
-product per step, in which a NaN weight of one trial meets the other trials' activations through
-the off-block zeros, and :math:`0 \cdot \text{NaN} = \text{NaN}`: a bad trial left unread until
-the next update would turn every trial's activations, and then weights, into NaN. Read after
-every update, the bad trial's weights are put back before the next forward pass, so the others
-never meet them (``tests/test_trials.py`` checks that the others' weights equal those of a batch
-without the bad trial). The optimizer's state is not put back for a batch: a stopped trial's
-weights are held by the batch's selection, whatever its optimizer state holds.
+stopped there (``mark_diverged``, which records the update, e.g. in
+:attr:`~minilstm.train.trials.TrialBatch.diverged_at`); the other trials go on. Nothing is
+raised. The rule: **for trials that share products (K nets packed in one wide net,
+:class:`~minilstm.train.trials.TrialBatch`) the guard is read after every update** (``every``
+must be 1). They share one wide matrix product per step, in which a NaN weight of one trial
+meets the other trials' activations through the off-block zeros, and
+:math:`0 \cdot \text{NaN} = \text{NaN}`: a bad trial left unread until the next update would
+turn every trial's activations, and then weights, into NaN. Read after every update, the bad
+trial's weights are put back before the next forward pass, so the others never meet them
+(``tests/test_trials.py`` checks that the others' weights equal those of a batch without the bad
+trial). Trials on an array axis (:class:`~minilstm.train.online1997.StackBPTT`, which says
+``shares_products = False``) never meet, so their guard may be read every N updates like one
+model's: a bad trial then goes back to its weights of the last clean read, up to N − 1 updates
+before the bad one. The optimizer's state is not put back for a batch: a stopped trial's weights
+are held by the batch, whatever its optimizer state holds.
 """
 from __future__ import annotations
 
@@ -63,19 +68,20 @@ class DivergenceGuard:
     ``model`` : what :func:`~minilstm.train.fit` trains (see :mod:`minilstm.train.fit`): its
     ``params``, ``xp``, ``n_trials`` (None: one model; K: a batch of trials) and ``weight_sum()``
     (:math:`\Sigma w` as a 0-d or ``(K,)`` float64 device array); for trials also ``active``,
-    ``restore_trial`` and ``mark_diverged``. ``optimizer`` : from :mod:`minilstm.optim` (its
-    ``state_dict``/``load_state_dict`` give the snapshot of one model). ``every`` : the number of
-    updates between reads (an int ≥ 1; exactly 1 for a batch of trials, module docstring).
+    ``restore_trial``, ``mark_diverged`` and optionally ``shares_products`` (default True).
+    ``optimizer`` : from :mod:`minilstm.optim` (its ``state_dict``/``load_state_dict`` give the
+    snapshot of one model). ``every`` : the number of updates between reads (an int ≥ 1;
+    exactly 1 for trials that share products, module docstring).
     """
 
     def __init__(self, model, optimizer, every: int):
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"check_every must be an int >= 1, got {every!r}")
         self.trials = getattr(model, "n_trials", None)
-        if self.trials is not None and every != 1:
-            raise ValueError(f"check_every must be 1 for a batch of {self.trials} trials (a NaN "
-                             f"weight of one trial would reach the others at the next update), "
-                             f"got {every!r}")
+        if self.trials is not None and every != 1 and getattr(model, "shares_products", True):
+            raise ValueError(f"check_every must be 1 for a batch of {self.trials} trials that "
+                             f"share products (a NaN weight of one trial would reach the others "
+                             f"at the next update), got {every!r}")
         self.model, self.optimizer, self.every = model, optimizer, int(every)
         self.xp = xp = model.xp
         shape = (self.every, 3) + (() if self.trials is None else (self.trials,))
@@ -139,12 +145,14 @@ class DivergenceGuard:
         return [(label, loss, norm) for label, (loss, norm, _) in zip(labels, values.tolist())]
 
     def _read_trials(self, labels, values):
-        """The rows of a batch of trials (``every`` = 1: one row): stop the bad trials."""
+        """The rows of a batch of trials, in order: stop each trial still training at the first
+        row where its values are not finite."""
         model = self.model
-        (label,), (row,) = labels, np.array(values)             # row (3, K), a host copy
-        bad = ~np.isfinite(row).all(axis=0) & model.active
-        for k in np.flatnonzero(bad):
-            model.restore_trial(model.params, self._params, int(k))
-            model.mark_diverged(int(k), label)
+        values = np.array(values)                               # (n, 3, K), a host copy
+        for label, row in zip(labels, values):
+            bad = ~np.isfinite(row).all(axis=0) & model.active
+            for k in np.flatnonzero(bad):
+                model.restore_trial(model.params, self._params, int(k))
+                model.mark_diverged(int(k), label)
         self._snapshot()
-        return [(label, row[0], row[1])]
+        return [(label, row[0], row[1]) for label, row in zip(labels, values)]

@@ -95,6 +95,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functional import softmax
+from ..losses import check_target
 from ..nn.model import LOSSES, SequenceModel
 from ..validate import deferred_value_checks
 
@@ -304,6 +305,11 @@ class TrialBatch:
             part = xp.where(self._owner[name], rows[None, :], 0.0).sum(axis=1)   # (K,)
             total = part if total is None else total + part
         return total
+
+    def check_target(self, target, mask=None):
+        """The loss's checks of a packed host ``target`` (:func:`~minilstm.losses.check_target`:
+        values in [0, 1] for the logistic losses), as :func:`~minilstm.train.fit` makes them."""
+        check_target(self.loss_name, target, self.n_out)
 
     def weight_sum(self):
         r"""Each trial's :math:`\Sigma w` (all its weights, in float64) as a ``(K,)`` device array:
