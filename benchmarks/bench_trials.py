@@ -130,6 +130,7 @@ def bptt_update_ms(K, engine, batch=16, T=100, repeats=3):
     trial axis (``"stack"``) or packed block-diagonally (``"trialbatch"``, minilstm.train.trials)."""
     from minilstm.optim import Adam
     from minilstm.tasks import TASKS
+    from minilstm.train import fit
     from minilstm.train.trials import TrialBatch
     exp = EXPERIMENTS["exp4_adding_bptt"]
     cfg = resolve_config(exp)
@@ -147,14 +148,13 @@ def bptt_update_ms(K, engine, batch=16, T=100, repeats=3):
         def update():
             gW, gV, _ = st.bptt(x, y, m)
             st.step_optimizer(opt, gW, gV)
-    else:
+    else:                                  # one update of fit, its guard read included
         tb = TrialBatch(models, loss=exp.loss)
         opt = Adam(tb.params, lr=0.01)
-        x, y, m = tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
+        data = [tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])]
 
         def update():
-            _, _, cache, da = tb.loss(x, y, m)
-            tb.step(opt, tb.backward(da, cache))
+            fit(tb, lambda u: data, opt, steps=1)
     update()
     runs = []
     for _ in range(repeats):

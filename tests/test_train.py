@@ -311,3 +311,147 @@ def test_fit_passes_lengths_to_the_model():
     history = minilstm.train.fit(model, lambda step: (x, y, None, lengths),
                                  minilstm.optim.SGD(model.params, lr=1e-3), steps=1)
     assert history.loss[0] == expected
+
+
+# ---- fit's options for streams, fixed weights, the truncated gradient and callbacks ---------------
+def _stream(seed, T=5, B=2, n=6):
+    """n consecutive windows of one stream per row: x (n·T, B, 1) cut into windows of T."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n * T, B, 1))
+    y = 0.3 * np.cumsum(x, axis=0)
+    return [(x[i * T:(i + 1) * T], y[i * T:(i + 1) * T]) for i in range(n)]
+
+
+@pytest.mark.parametrize("carry", [True, 2])
+def test_fit_carries_the_state_across_windows(carry):
+    """carry_state: each window starts from the final state of the one before (True), or within
+    runs of N windows (an int); the same as passing the state by hand."""
+    windows = _stream(0)
+    model, opt = _rnn_and_adam()
+    history = fit(model, lambda i: (*windows[i], None), opt, steps=len(windows), carry_state=carry)
+    ref, ref_opt = _rnn_and_adam()
+    state, losses = None, []
+    for i, (x, y) in enumerate(windows):
+        if carry is not True and i % carry == 0:
+            state = None
+        loss, _, cache, da = ref.loss(x, y, state=state)
+        state = cache[0].state
+        ref_opt.step(ref.backward(da, cache))
+        losses.append(loss)
+    assert history.loss == losses
+    _assert_same_state(model, opt, ref, ref_opt)
+
+
+def test_fit_keeps_frozen_parameters_fixed():
+    model, opt = _rnn_and_adam()
+    before = {k: v.copy() for k, v in model.params.items()}
+    fit(model, _running_sum_data(0), opt, steps=5, frozen=("readout.W", "readout.b"))
+    for k, v in model.params.items():
+        assert np.array_equal(v, before[k]) == k.startswith("readout."), k
+
+
+def test_fit_with_the_truncated_gradient_takes_the_1997_rules_step():
+    """gradient="truncated": the core's gradient is rtrl1997.sequence_gradient, the readout's
+    exact; one SGD step moves the weights by -lr times it."""
+    from minilstm.rtrl1997 import sequence_gradient
+    model = _lstm_model()
+    x, y, m = _sequences(0)(0)
+    _, _, (core_cache, ro_cache), da = model.loss(x, y, m)
+    dy, g_out = model.readout.backward(da, ro_cache)
+    want = {**{"core." + k: v for k, v in sequence_gradient(model.core, x, dy).items()},
+            **{"readout." + k: v for k, v in g_out.items()}}
+    assert any(relative_error(want[k], g) > 1e-3 for k, g in
+               model.backward(da, model.loss(x, y, m)[2]).items())   # not BPTT's gradient
+    before = {k: v.copy() for k, v in model.params.items()}
+    fit(model, lambda i: (x, y, m), SGD(model.params, lr=0.1), steps=1, gradient="truncated")
+    for k, v in model.params.items():
+        np.testing.assert_allclose(v, before[k] - 0.1 * want[k], rtol=0, atol=1e-14, err_msg=k)
+    rnn = SequenceModel(RNN(2, 3, seed=0), 2, seed=1)
+    with pytest.raises(TypeError, match="gradient='truncated' needs a model whose core is an LSTM"):
+        fit(rnn, _sequences(0), SGD(rnn.params, lr=0.1), steps=1, gradient="truncated")
+
+
+def test_fit_calls_before_and_after_update():
+    """before_update(step, a_out) sees the outputs the update trains on and may set the learning
+    rate of that update; after_update(count, history) may end training."""
+    model = SequenceModel(RNN(1, 4, seed=0), 1, seed=1)
+    opt = SGD(model.params, lr=0.01)
+    data = _running_sum_data(6)
+    seen = []
+
+    def before(step, a_out):
+        seen.append(("before", step, a_out.shape))
+        opt.lr = 1e-12 if step == 1 else 0.01
+
+    def after(count, history):
+        seen.append(("after", count, len(history.loss)))
+        if count == 2:
+            return False
+        return count == 3
+
+    weights = []
+    history = fit(model, data, opt, steps=10, before_update=before,
+                  after_update=lambda c, h: weights.append(model.params["core.R"].copy()) or after(c, h))
+    assert seen == [("before", 0, (8, 16, 1)), ("after", 1, 1), ("before", 1, (8, 16, 1)),
+                    ("after", 2, 2), ("before", 2, (8, 16, 1)), ("after", 3, 3)]
+    assert len(history.loss) == 3 and history.stopped_at is None
+    moved = [np.abs(b - a).max() for a, b in zip(weights, weights[1:])]
+    assert moved[0] < 1e-9 < 1e-4 < moved[1]
+
+
+def test_fit_names_its_new_arguments():
+    model, opt = _rnn_and_adam()
+    data = _running_sum_data(0)
+    with pytest.raises(ValueError, match=r"frozen names \['readout.V'\]"):
+        fit(model, data, opt, steps=1, frozen=("readout.V",))
+    with pytest.raises(TypeError, match="frozen must be a tuple of parameter names"):
+        fit(model, data, opt, steps=1, frozen="readout.W")
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        fit(model, data, opt, steps=1, gradient="rtrl")
+    with pytest.raises(TypeError, match="carry_state"):
+        fit(model, data, opt, steps=1, carry_state="yes")
+    with pytest.raises(TypeError, match="before_update"):
+        fit(model, data, opt, steps=1, before_update=3)
+
+
+# ---- fit on K 1997 nets on an array axis (StackBPTT) ---------------------------------------------
+@pytest.mark.parametrize("every,clean", [(None, 2), (3, 0)])
+def test_fit_drives_a_stack_and_stops_a_diverging_trial_the_others_bit_for_bit(every, clean):
+    """Trials on the stack's axis never share a product, so with trial 1's targets poisoned at
+    update 2 (inf: its loss and update are not finite) trials 0 and 2 end bit for bit where a run
+    without the poison ends, and trial 1 where that run was at the last clean read: after update
+    1 when the guard is read every update, before any update when it is read every 3."""
+    from minilstm.train.online1997 import Stack1997, StackBPTT
+    from test_online1997 import _models
+
+    def run(poison, steps=5):
+        models, loss = _models("exp4", np, [0, 1, 2], scale=0.1)
+        st = Stack1997(models, lr=0.0, loss=loss)
+        trials = StackBPTT(st)
+        rng = np.random.default_rng(0)
+        def data(step):
+            x = rng.uniform(-1, 1, (8, 3, 4, st.I))
+            y = rng.uniform(0, 1, (8, 3, 4, st.O))
+            if poison and step == 2:
+                y[:, 1] = np.inf
+            return x, y, np.ones((8, 3, 4, 1))
+        history = fit(trials, data, Adam(st.optimizer_params(), lr=0.01), steps=steps,
+                      check_every=every)
+        return st, trials, history
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        st, trials, history = run(poison=True)
+    ref, ref_trials, ref_history = run(poison=False)
+    if clean:
+        two = run(poison=False, steps=clean)[0]
+    else:                                                    # the initial weights
+        models, loss = _models("exp4", np, [0, 1, 2], scale=0.1)
+        two = Stack1997(models, lr=0.0, loss=loss)
+    assert trials.diverged_at.tolist() == [-1, 2, -1] and trials.active.tolist() == [True, False, True]
+    assert len(history.loss) == 5 and not np.isfinite(history.loss[2][1])
+    for k, src in ((0, ref), (1, two), (2, ref)):
+        got, want = st.trial_params(k), src.trial_params(k)
+        for name in got:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"trial {k} {name}")
+    np.testing.assert_array_equal(np.array(history.loss)[:, [0, 2]],
+                                  np.array(ref_history.loss)[:, [0, 2]])

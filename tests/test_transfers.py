@@ -11,7 +11,14 @@ stated constant:
   (``Stack1997``): 0 per step;
 * ``fit``: one read per ``check_every`` updates (and at the end); ``fit_online``: one read per
   sequence, plus one per ``check_every`` updates within it;
-* the trial-batch engine of the BPTT experiments (``TrialBatch``): 3 per update.
+* ``fit`` on a batch of trials (``TrialBatch``): 1 per update (the guard, every trial's loss,
+  norm and weight sum), 2 with ``clip`` (the trials' norms); the BPTT experiments' loop over it
+  (``loops.bptt_last_step``): 2 per update (the guard, and the outputs for the success criterion);
+* ``fit`` on 1997 nets on an array axis (``StackBPTT``): the 1997 comparisons' loops read 2 per
+  update where the stopping rule runs on the device after every sequence
+  (``online.minibatch_last_step``: the guard, read every update there, and the trials still
+  learning), none per update where it runs every N strings (``online.minibatch_reber``: the guard
+  every 100 updates on a GPU).
 """
 import numpy as np
 import pytest
@@ -133,10 +140,25 @@ def test_fit_reads_once_per_check_whatever_the_length(clip):
     assert counts == [1, 4, 2] * 2, counts                    # None: every 100 (and at the end)
 
 
-def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length():
-    """The BPTT experiments' engine (minilstm.train.trials.TrialBatch, here the Elman adding run):
-    per update one read of the K losses, one of the weights' finiteness and one of the outputs
-    for the success criterion; nothing grows with T."""
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_fit_reads_a_batch_of_trials_once_per_update_whatever_the_length(clip):
+    from minilstm.train.trials import TrialBatch
+    counts = []
+    for T in (10, 20):
+        tb = TrialBatch([SequenceModel(LSTM(3, 4, seed=s, backend="strict"), 2, seed=s + 9)
+                         for s in range(3)])
+        data = _data(T)
+        packed = lambda n: tuple(tb.pack([a] * 3) for a in data(n)[:2]) + (None,)
+        with strict.Transfers() as seen:
+            fit(tb, packed, optim.Adam(tb.params, lr=0.01), steps=4, clip=clip)
+        counts.append(seen.total)
+    assert counts == [4 * (1 if clip is None else 2)] * 2, counts
+
+
+def test_the_trial_batch_loop_reads_twice_per_update_whatever_the_length():
+    """The BPTT experiments' loop (loops.bptt_last_step over fit on a TrialBatch, here the Elman
+    adding run): per update one read of the guard (the K losses, norms and weight sums) and one of
+    the outputs for the success criterion; nothing grows with T."""
     from minilstm.experiments.runner import run_experiment
     counts = {}
     for T in (20, 40):
@@ -147,7 +169,23 @@ def test_the_trial_batch_loop_reads_three_times_per_update_whatever_the_length()
                                           "mean_error_below": None})
             counts[T, budget] = seen.total
     assert counts[20, 64] == counts[40, 64] and counts[20, 128] == counts[40, 128], counts
-    assert counts[20, 128] - counts[20, 64] == 3 * 16, counts
+    assert counts[20, 128] - counts[20, 64] == 2 * 16, counts
+
+
+@pytest.mark.parametrize("name,overrides,per_update", [
+    ("exp4_adding_bptt", {"T": 20, "n_test": 4, "batch": 4, "window": 1000,
+                          "mean_error_below": None}, 2),
+    ("exp1_reber_bptt", {"n_train": 6, "n_test": 6, "check_every": 1000, "batch": 4}, 0),
+])
+def test_the_stack_bptt_loops_read_a_fixed_number_per_update(name, overrides, per_update):
+    from minilstm.experiments.runner import run_experiment
+    counts = []
+    for budget in (64, 128):                                       # 16 or 32 updates of batch 4
+        with strict.Transfers() as seen:
+            run_experiment(name, trials=2, budget=budget, backend_name="strict",
+                           overrides=overrides)
+        counts.append(seen.total)
+    assert counts[1] - counts[0] == per_update * 16, counts
 
 
 def test_composites_and_sampling_read_nothing_per_step():

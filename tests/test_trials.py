@@ -20,6 +20,7 @@ from minilstm.nn.rnn import RNN
 from minilstm.nn.slstm import SLSTM
 from minilstm.tasks import TASKS
 from minilstm.nn.model import LOSSES
+from minilstm.train import DivergenceGuard, fit
 from minilstm.train.trials import TrialBatch
 
 
@@ -99,11 +100,12 @@ def _train_alone_and_batched(make, K, steps, loss="logistic_mse", lr=0.01, B=4, 
     lossfn = LOSSES[loss][0]
     rngs = [np.random.default_rng(100 + k) for k in range(K)]
     xp = tb.xp
-    for _ in range(steps):
-        bs = [TASKS["adding"](B, rngs[k], T=T) for k in range(K)]   # lengths differ per trial
-        x, y, m = tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
-        losses, _, cache, da = tb.loss(x, y, m)
-        tb.step(opt, tb.backward(da, cache))
+    batches = [[TASKS["adding"](B, rngs[k], T=T) for k in range(K)]   # lengths differ per trial
+               for _ in range(steps)]
+    history = fit(tb, lambda u: tuple(tb.pack([getattr(b, a) for b in batches[u]])
+                                      for a in ("x", "y", "mask")), opt, steps=steps)
+    assert len(history.loss) == steps and all(np.shape(v) == (K,) for v in history.loss)
+    for losses, bs in zip(history.loss, batches):
         for k, (model, o) in enumerate(zip(singles, s_opts)):
             a, c = model.forward(xp.asarray(bs[k].x))
             lk, d = lossfn(a, xp.asarray(bs[k].y), xp.asarray(bs[k].mask))
@@ -111,6 +113,20 @@ def _train_alone_and_batched(make, K, steps, loss="logistic_mse", lr=0.01, B=4, 
             o.step(model.backward(d, c))
     return tb, singles
 
+
+def _step(tb, opt, guard, x, y, m=None, poison=None):
+    """One update of ``tb`` as :func:`fit` makes it, with ``poison(grads)`` applied to the
+    gradients before the norm; the guard read after it."""
+    losses, _, cache, da = tb.loss(x, y, m, as_array=True)
+    grads = tb.model.backward(da, cache)
+    if poison is not None:
+        poison(grads)
+    tb.mask_grads(grads)
+    norms = tb.clip_grad_norm(grads)
+    label = tb.updates
+    tb.update(opt, grads)
+    guard.mark(label, losses, norms, grads)
+    return guard.read(None)
 
 @pytest.mark.parametrize("kind", list(_cores(0, "numpy")))
 def test_batched_trials_follow_single_trajectories(kind):
@@ -147,38 +163,100 @@ def test_freeze_keeps_a_trial_fixed_and_others_moving():
     opt = Adam(tb.params, lr=0.01)
     rng = np.random.default_rng(0)
 
-    def one_step():
+    def data(step):
         bs = [TASKS["adding"](4, rng, T=16) for _ in range(3)]
-        _, _, c, da = tb.loss(tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]),
-                              tb.pack([b.mask for b in bs]))
-        tb.step(opt, tb.backward(da, c))
+        return tb.pack([b.x for b in bs]), tb.pack([b.y for b in bs]), tb.pack([b.mask for b in bs])
 
-    one_step()
+    fit(tb, data, opt, steps=1)
     tb.freeze(1)
     before = [tb.trial_params(k) for k in range(3)]
-    for _ in range(3):
-        one_step()                      # Adam's momentum would move trial 1 if not frozen
+    fit(tb, data, opt, steps=3)          # Adam's momentum would move trial 1 if not frozen
     after = [tb.trial_params(k) for k in range(3)]
     for name in before[1]:
         np.testing.assert_array_equal(before[1][name], after[1][name])
     assert any(not np.array_equal(before[0][n], after[0][n]) for n in before[0])
+    assert tb.updates == 4
 
 
 def test_a_diverging_trial_is_frozen_without_touching_the_others():
     tb = TrialBatch([_lstm4(s, "numpy") for s in range(2)], loss="mse")
     opt = SGD(tb.params, lr=0.1)
+    guard = DivergenceGuard(tb, opt, 1)
     grads = {k: np.zeros_like(p) for k, p in tb.params.items()}
     ix = tb._ix["core.W_z"][1]
     g = np.zeros_like(grads["core.W_z"])
     g[ix] = np.inf
     grads["core.W_z"] = g
     grads["core.b_z"][:] = 1.0 * backend.to_numpy(tb.masks["core.b_z"])
-    before0 = tb.trial_params(0)
-    bad = tb.step(opt, grads)
-    assert bad == [1] and tb.diverged[1] and not tb.active[1] and tb.diverged_at == [None, 0]
+    before0, before1 = tb.trial_params(0), tb.trial_params(1)
+    norms = tb.clip_grad_norm(grads)
+    assert np.isinf(norms[1]) and np.isfinite(norms[0])
+    tb.update(opt, grads)
+    guard.mark(0, np.zeros(2), norms, grads)
+    guard.read(None)
+    assert tb.diverged[1] and not tb.active[1] and tb.diverged_at == [None, 0]
     assert all(np.isfinite(p).all() for p in tb.params.values())
-    after0 = tb.trial_params(0)
+    after0, after1 = tb.trial_params(0), tb.trial_params(1)
     np.testing.assert_allclose(after0["core.b_z"], before0["core.b_z"] - 0.1)
+    assert all(np.array_equal(after1[n], before1[n]) for n in before1)   # its last good weights
+
+
+def test_a_batch_of_trials_reads_its_guard_after_every_update():
+    """The rule of minilstm.train.guard: one trial's NaN weight reaches every trial at the next
+    forward pass (0 · NaN = NaN in the wide product), so the guard of a batch must be read
+    before it: check_every other than 1 is refused."""
+    tb = TrialBatch([_lstm4(s, "numpy") for s in range(3)], loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = tb.pack([rng.uniform(-1, 1, (6, 2, 2))] * 3), tb.pack([rng.uniform(-1, 1, (6, 2, 1))] * 3)
+    assert np.isfinite(tb.loss(x, y)[0]).all()
+    tb.params["core.W_z"][tb._ix["core.W_z"][1]] = np.nan       # trial 1's block only
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(tb.loss(x, y)[0]).all()                  # every trial's loss
+    with pytest.raises(ValueError, match="check_every must be 1 for a batch of 3 trials"):
+        fit(tb, lambda u: (x, y, None), SGD(tb.params, lr=0.1), steps=1, check_every=2)
+
+
+def test_fit_stops_a_diverging_trial_and_the_others_go_on_as_without_it():
+    """Trial 1's targets jump to 1e308 at update 3 of 6 (fit, Adam): its loss and update are not
+    finite, it stays at its weights after update 2, and trials 0 and 2 end where a batch without
+    trial 1 ends."""
+    def run(seeds, poison=None):
+        tb = TrialBatch([_lstm4(s, "numpy") for s in seeds], loss="mse")
+        rngs = [np.random.default_rng(100 + s) for s in seeds]
+
+        def data(step):
+            xs = [r.uniform(-1, 1, (12, 4, 2)) for r in rngs]
+            ys = [0.3 * np.cumsum(x[..., :1], axis=0) for x in xs]
+            if step == 3 and poison is not None:
+                ys[poison] = np.full_like(ys[poison], 1e308)
+            return tb.pack(xs), tb.pack(ys), None
+
+        history = fit(tb, data, Adam(tb.params, lr=0.01), steps=6)
+        return tb, history
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        tb, history = run([0, 1, 2], poison=1)
+    alone, _ = run([0, 2])
+    assert tb.diverged.tolist() == [False, True, False] and tb.diverged_at == [None, 3, None]
+    assert not np.isfinite(history.loss[3][1]) and np.isfinite(history.loss[3][[0, 2]]).all()
+    for k, j in ((0, 0), (2, 1)):
+        got, want = tb.trial_params(k), alone.trial_params(j)
+        for name in got:
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-10,
+                                       err_msg=f"trial {k}, {name}")
+    ref = TrialBatch([_lstm4(1, "numpy")], loss="mse")    # trial 1: where 3 updates alone leave it
+    rng = np.random.default_rng(101)
+    def data1(step):
+        x = rng.uniform(-1, 1, (12, 4, 2))
+        return ref.pack([x]), ref.pack([0.3 * np.cumsum(x[..., :1], axis=0)]), None
+    fit(ref, data1, Adam(ref.params, lr=0.01), steps=3)
+    got, want = tb.trial_params(1), ref.trial_params(0)
+    for name in got:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-10, err_msg=name)
+    for name, p in tb.params.items():          # finite, and off-block entries still exactly 0
+        host = backend.to_numpy(p)
+        assert np.isfinite(host).all(), name
+        assert not (host * (1 - backend.to_numpy(tb.masks[name]))).any(), name
 
 
 @pytest.mark.parametrize("xp_name", ["numpy", "strict"])
@@ -193,26 +271,32 @@ def test_an_overflowing_gradient_of_one_trial_leaves_the_others_as_if_it_were_ab
     def run(seeds, poison=None, steps=6):
         tb = TrialBatch([_lstm4(s, xp_name) for s in seeds], loss="mse")
         opt = Adam(tb.params, lr=0.01)
+        guard = DivergenceGuard(tb, opt, 1)
         rngs = [np.random.default_rng(100 + s) for s in seeds]
         for step in range(steps):
             xs = [r.uniform(-1, 1, (12, 4, 2)) for r in rngs]
-            ys = [0.3 * np.cumsum(x[..., :1], axis=0) for x in xs]   # a target at every step
+            ys = [0.3 * np.cumsum(x[..., :1], axis=0) for x in xs]
             if step == 2 and poison is not None:
                 ys[poison] = np.full_like(ys[poison], 1e308)
-            losses, _, cache, da = tb.loss(tb.pack(xs), tb.pack(ys))
-            grads = tb.model.backward(da, cache)
-            if step == 2 and poison is not None:
+
+            def overflow(grads):
+                if step != 2 or poison is None:
+                    return
                 assert not np.isfinite(backend.to_numpy(grads["readout.b"])).all()
                 rows = tb._ix["core.W_z"][poison][0].ravel()
                 g = backend.to_numpy(grads["core.W_z"]).copy()
                 g[rows, :] = np.inf
                 grads["core.W_z"] = tb.xp.asarray(g)
-            tb.mask_grads(grads)
-            if step == 2 and poison is not None:       # inf stays in trial 1's block only
-                for name, g in grads.items():
-                    outside = backend.to_numpy(tb.trial_mask(poison)[name]) == 0
-                    assert np.isfinite(backend.to_numpy(g)[outside]).all(), name
-            tb.step(opt, grads)
+
+            def masked_then_checked(grads):
+                overflow(grads)
+                if step == 2 and poison is not None:       # inf stays in trial 1's block only
+                    tb.mask_grads(grads)
+                    for name, g in grads.items():
+                        outside = backend.to_numpy(tb.trial_mask(poison)[name]) == 0
+                        assert np.isfinite(backend.to_numpy(g)[outside]).all(), name
+
+            _step(tb, opt, guard, tb.pack(xs), tb.pack(ys), poison=masked_then_checked)
         return tb
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -265,7 +349,11 @@ def test_per_trial_clipping_equals_clipping_each_trial_alone():
         gk = {n: g * tb.trial_mask(k)[n] for n, g in grads.items()}
         clip_grad_norm(gk, limit)
         expected.append(gk)
-    tb.clip_grad_norm(grads, limit)
+    got = tb.clip_grad_norm(grads, limit)            # each trial's norm, before clipping
+    np.testing.assert_allclose(got, norms, rtol=1e-12)
+    sums = [sum(float(np.sum(p * tb.trial_mask(k)[n])) for n, p in tb.params.items())
+            for k in range(K)]
+    np.testing.assert_allclose(tb.weight_sum(), sums, rtol=1e-12)
     for k in range(K):
         for n, g in grads.items():
             np.testing.assert_allclose(g * tb.trial_mask(k)[n], expected[k][n], rtol=1e-12, atol=1e-15)

@@ -15,10 +15,16 @@ timing nets and the continual streams of the later papers):
   inside a training stream), Adam, and a test on a fresh stream counting successive correct
   symbols.
 
-Each returns a list of per-trial dicts (``success``, ``sequences_to_success``, ...) ready for
-JSON, with the divergence record of :class:`~minilstm.train.trials.TrialBatch`: ``diverged`` and
-``diverged_at``, the loop's update (0-based: a time step for the online rule, a mini-batch for
-BPTT) whose result was not finite, after which the trial was frozen at its last good weights.
+Both are data and callbacks of :func:`minilstm.train.fit`, which trains the K packed trials: a
+``data(step)`` that draws each trial's batch (or the next window of its streams, with the state
+carried by ``fit(..., carry_state=...)``), and the experiment's own stopping rule as
+``before_update`` (judged on the outputs the update trains on, so that a trial that succeeds is
+stopped before that update reaches it) or ``after_update`` (a test on fresh streams). Each returns
+a list of per-trial dicts (``success``, ``sequences_to_success``, ...) ready for JSON, with the
+divergence record of :class:`~minilstm.train.trials.TrialBatch` that ``fit``'s guard keeps:
+``diverged`` and ``diverged_at``, the loop's update (0-based: a time step for the online rule, a
+mini-batch for BPTT) whose result was not finite, after which the trial was frozen at its last
+good weights.
 Every loop reports progress to ``progress``: None, a ``progress(message)`` callable, or a
 :class:`~minilstm.train.Progress`, which is also moved to the sequences (strings, symbols) per
 trial presented so far and so shows rate and ETA.
@@ -34,6 +40,7 @@ import numpy as np
 from .. import backend
 from ..optim import Adam
 from ..tasks import SUCCESS, TASKS
+from ..train.fit import fit
 from ..train.trials import select
 from ..tasks.reber import EMBEDDED_REBER, SYMBOLS
 
@@ -92,23 +99,20 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
     """
     if count not in ("end", "start"):
         raise ValueError(f"count must be 'end' or 'start', got {count!r}")
-    xp, K = tb.xp, tb.K
+    K = tb.K
     gen, ok_fn = TASKS[task], SUCCESS[task]
     opt = Adam(tb.params, lr=lr)
     results = [dict(success=False, sequences_to_success=None) for _ in range(K)]
     recent_ok = [collections.deque() for _ in range(K)]      # the last `window` verdicts
     n_wrong = np.zeros(K, dtype=np.int64)                    # wrong ones among them
     errs = [[] for _ in range(K)]                            # recent squared errors
-    updates = int(math.ceil(budget / batch))
     t0 = time.perf_counter()
-    presented = 0
-    for u in range(updates):
-        if not tb.active.any():
-            break
+    now = dict(presented=0)                  # this update's batches and trials; sequences so far
+
+    def data(u):                             # a batch for each trial still training
         active = np.flatnonzero(tb.active)
-        if lr_half_life:
-            opt.lr = lr * 0.5 ** (u * batch / lr_half_life)
         bs = {k: gen(batch, rngs[k], **task_kwargs) for k in active}
+        now.update(bs=bs, active=active)
         ref = bs[active[0]]
         xs, ys, ms = [], [], []
         for k in range(K):
@@ -116,14 +120,14 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
             xs.append(b.x if b is not None else np.zeros((1, batch, ref.n_in)))
             ys.append(b.y if b is not None else np.zeros((1, batch, ref.n_out)))
             ms.append(b.mask if b is not None else np.zeros((1, batch), dtype=bool))
-        x, y, m = tb.pack(xs), tb.pack(ys), tb.pack(ms)
-        losses, a_out, cache, da = tb.loss(x, y, m)
+        return tb.pack(xs), tb.pack(ys), tb.pack(ms)
+
+    def judge(u, a_out):                     # the stopping rule, on the outputs trained on
+        if lr_half_life:
+            opt.lr = lr * 0.5 ** (u * batch / lr_half_life)
         outs = tb.split(tb.outputs(a_out))
-        grads = tb.backward(da, cache)
-        if clip is not None:
-            tb.clip_grad_norm(grads, clip)
-        for k in active:
-            b = bs[k]
+        for k in now["active"]:
+            b = now["bs"][k]
             out = outs[k][:b.T]
             ok = ok_fn(out, b)
             se = ((out - b.y) ** 2 * b.mask[..., None]).sum(axis=(0, 2)) / b.n_out   # (B,)
@@ -149,17 +153,22 @@ def bptt_last_step(tb, task, task_kwargs, rngs, test_rngs, *, batch, lr, budget,
                         if max_wrong:
                             results[k]["wrong_in_window_at_success"] = int(n_wrong[k])
                         break
-        newly = [k for k in active if results[k]["success"]]
-        for k in newly:          # stop at success: this batch's update must not reach them
+        now["newly"] = [k for k in now["active"] if results[k]["success"]]
+        for k in now["newly"]:   # stop at success: this batch's update must not reach them
             tb.freeze(k)
-        tb.step(opt, grads)
-        presented = (u + 1) * batch
-        if progress is not None and ((u + 1) % report_every == 0 or newly):
+
+    def report(done, history):
+        now["presented"] = presented = done * batch
+        if progress is not None and (done % report_every == 0 or now["newly"]):
+            losses = history.loss[-1]
             _say(progress, f"{presented} sequences/trial: {int((~tb.active).sum())}/{K} solved, "
-                           f"mean loss {float(np.mean(losses[active])):.4g}, "
+                           f"mean loss {float(np.mean(losses[now['active']])):.4g}, "
                            f"{time.perf_counter() - t0:.0f} s", done=presented)
-        if _out_of_time(progress, t0, time_limit, f"after {presented} sequences"):
-            break
+        return _out_of_time(progress, t0, time_limit, f"after {presented} sequences")
+
+    fit(tb, data, opt, steps=int(math.ceil(budget / batch)), clip=clip, before_update=judge,
+        after_update=report)
+    presented = now["presented"]
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]
                                              if results[k]["success"] else presented)
@@ -334,33 +343,26 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
     training then. At the end every trial reads one more fresh stream of ``final_test_len``
     symbols (the paper's "perfect": 10^6 in a row).
     """
-    xp, K = tb.xp, tb.K
+    K = tb.K
     opt = Adam(tb.params, lr=lr)
     streams = ReberStreams(K * batch)
     results = [dict(success=False, sequences_to_success=None) for _ in range(K)]
     per_update = batch * window
     updates = int(math.ceil(budget / per_update))
-    next_check = check_every
+    per_stream = max(1, math.ceil(stream_len / window))    # updates (windows) per training stream
+    now = dict(next_check=check_every, presented=0)
     t0 = time.perf_counter()
-    state, in_stream, presented = None, 0, 0
     dtype = tb.model.core.dtype
-    for u in range(updates):
-        if not tb.active.any():
-            break
-        if in_stream >= stream_len:                          # a new training stream: reset
+
+    def data(u):                                         # the next window of every stream
+        if u % per_stream == 0:                          # a new training stream: reset
             streams.reset()
-            state, in_stream = None, 0
-        x, y = _wide_stream(streams, rngs, window, batch, K, dtype)
-        losses, a_out, cache, da = tb.loss(xp.asarray(x), xp.asarray(y), None, state)
-        state = cache[0].state
-        grads = tb.backward(da, cache)
-        if clip is not None:
-            tb.clip_grad_norm(grads, clip)
-        tb.step(opt, grads)
-        in_stream += window
-        presented = (u + 1) * per_update
-        if presented >= next_check or u == updates - 1:
-            next_check += check_every
+        return (*_wide_stream(streams, rngs, window, batch, K, dtype), None)
+
+    def test(done, history):                             # every check_every symbols, and at the end
+        now["presented"] = presented = done * per_update
+        if presented >= now["next_check"] or done == updates:
+            now["next_check"] += check_every
             active = np.flatnonzero(tb.active)
             counts = stream_test(tb, test_rngs, length=test_len, trials=active)
             for k in active:
@@ -369,12 +371,15 @@ def bptt_continual_reber(tb, rngs, test_rngs, *, batch, window, stream_len, lr, 
                 if counts[k] >= test_len:
                     results[k].update(success=True, sequences_to_success=presented)
                     tb.freeze(k)
+            losses = history.loss[-1]
             _say(progress, f"{presented} symbols/trial: {int((~tb.active).sum())}/{K} solved, "
                            f"mean loss/symbol {float(np.mean(losses[active])) / window:.4g}, "
                            f"test runs {[int(counts[k]) for k in active][:8]}, "
                            f"{time.perf_counter() - t0:.0f} s", done=presented)
-        if _out_of_time(progress, t0, time_limit, f"after {presented} symbols"):
-            break
+        return _out_of_time(progress, t0, time_limit, f"after {presented} symbols")
+
+    fit(tb, data, opt, steps=updates, clip=clip, carry_state=per_stream, after_update=test)
+    presented = now["presented"]
     for k in range(K):
         results[k]["sequences_presented"] = (results[k]["sequences_to_success"]
                                              if results[k]["success"] else presented)

@@ -33,6 +33,8 @@ import numpy as np
 
 from .. import backend
 from ..tasks import SUCCESS, TASKS
+from ..train.fit import fit
+from ..train.online1997 import StackBPTT
 from ..tasks.reber import encode_strings, next_symbol_targets, reber_success
 from .loops import _out_of_time, _say
 
@@ -373,58 +375,61 @@ def minibatch_last_step(stack, task, task_kwargs, rngs, test_rngs, *, optimizer,
     that a trial solved inside a mini-batch is stopped before that mini-batch's update reaches it
     (as the paper's rule, checked after every sequence). ``lr_half_life`` (sequences or None):
     the step size is ``lr · 0.5^(n / lr_half_life)`` after n sequences. ``clip``: per-trial
-    gradient-norm clipping. One read of the device per update (the trials still learning and
-    whether their weights are finite); then ``n_test`` test sequences as :func:`online_last_step`.
+    gradient-norm clipping. The loop is :func:`minilstm.train.fit` on
+    :class:`~minilstm.train.online1997.StackBPTT`: the data and the window rule (``before_update``)
+    are this function's; a trial whose update is not finite is stopped at its weights from before
+    it (the guard is read after every update). Two reads of the device per update (the guard, and
+    the trials still learning); then ``n_test`` test sequences as :func:`online_last_step`.
     """
     if count not in ("end", "start"):
         raise ValueError(f"count must be 'end' or 'start', got {count!r}")
-    xp, K, O = stack.xp, stack.K, stack.O
+    xp, K, O, dt = stack.xp, stack.K, stack.O, stack.dtype
     tol, judged, target = verdict_spec(task, task_kwargs)
     gen = TASKS[task]
     rule = WindowRule(xp, K, window, tol=tol, max_wrong=max_wrong,
-                      mean_error_below=mean_error_below, dtype=stack.dtype)
+                      mean_error_below=mean_error_below, dtype=dt)
     lr0, every = optimizer.lr, np.arange(K)
-    diverged_at = np.full(K, -1, dtype=np.int64)
-    t0, seen, stopped = time.perf_counter(), 0, np.zeros(K, bool)
-    for u in range(int(math.ceil(budget / batch))):
-        if lr_half_life:
-            optimizer.lr = lr0 * 0.5 ** (seen / lr_half_life)
+    trials = StackBPTT(stack)
+    t0, now = time.perf_counter(), dict(seen=0)
+
+    def data(u):                               # batch sequences of every trial, padded
         bs = [gen(batch, rngs[k], **task_kwargs) for k in range(K)]
         jds, jys = zip(*(_judged(b, judged, target) for b in bs))
-        dt = stack.dtype
         x = xp.asarray(_pad_stack([b.x for b in bs], dt))              # (T, K, B, I)
-        y = xp.asarray(_pad_stack([b.y for b in bs], dt))
-        mu = xp.asarray(_pad_stack([b.mask[..., None].astype(dt) for b in bs], dt))
-        jy = xp.asarray(_pad_stack(list(jys), dt))
-        jd = xp.asarray(_pad_stack([d[..., None] for d in jds], bool))  # (T, K, B, 1)
-        gW, gV, out = stack.bptt(x, y, mu)
-        bad = ((xp.abs(out - jy) >= tol) & jd).any(axis=(0, 3))         # (K, B) verdicts
-        err = (((out - y) ** 2) * mu).sum(axis=(0, 3)) / O if rule.seq_err is not None else None
+        now["y"] = y = xp.asarray(_pad_stack([b.y for b in bs], dt))
+        now["mu"] = mu = xp.asarray(_pad_stack([b.mask[..., None].astype(dt) for b in bs], dt))
+        now["jy"] = xp.asarray(_pad_stack(list(jys), dt))
+        now["jd"] = xp.asarray(_pad_stack([d[..., None] for d in jds], bool))   # (T, K, B, 1)
+        return x, y, mu
+
+    def judge(u, out):                         # the window rule, on the outputs trained on
+        if lr_half_life:
+            optimizer.lr = lr0 * 0.5 ** (now["seen"] / lr_half_life)
+        bad = ((xp.abs(out - now["jy"]) >= tol) & now["jd"]).any(axis=(0, 3))   # (K, B) verdicts
+        err = ((((out - now["y"]) ** 2) * now["mu"]).sum(axis=(0, 3)) / O
+               if rule.seq_err is not None else None)
         for j in range(batch):                                          # in order, per sequence
             rule.seq_bad[...] = bad[:, j]
             if err is not None:
                 rule.seq_err[...] = err[:, j]
-            stack.stop(rule.end_sequences(every, np.full(K, seen + j + 1), stack.active))
-        seen += batch
-        before = (stack.W.copy(), stack.V.copy())
-        stack.step_optimizer(optimizer, gW, gV, clip=clip)
-        finite = backend.to_numpy(stack.finite())                       # one read per update
-        bad_k = np.flatnonzero(~finite & ~stopped)
-        if bad_k.size:
-            stack.restore(bad_k, *before)
-            diverged_at[bad_k] = u
-        stopped = ~backend.to_numpy(stack.active)
-        if seen >= budget or stopped.all():
-            break
-        if progress is not None and (u + 1) % report_every == 0:
+            trials.stop(rule.end_sequences(every, np.full(K, now["seen"] + j + 1), stack.active))
+        now["seen"] += batch
+
+    def report(done, history):
+        seen = now["seen"]
+        if seen >= budget or not trials.active.any():
+            return True
+        if progress is not None and done % report_every == 0:
             _say(progress, f"{seen} sequences/trial: "
                            f"{int((backend.to_numpy(rule.solved_at) >= 0).sum())}/{K} solved, "
                            f"{time.perf_counter() - t0:.0f} s", done=seen)
-        if _out_of_time(progress, t0, time_limit, f"after {seen} sequences"):
-            break
+        return _out_of_time(progress, t0, time_limit, f"after {seen} sequences")
+
+    fit(trials, data, optimizer, steps=int(math.ceil(budget / batch)), clip=clip, check_every=1,
+        before_update=judge, after_update=report)
     solved_at = backend.to_numpy(rule.solved_at)
-    presented = np.where(solved_at >= 0, solved_at, min(seen, budget))
-    run = {"n_seq": presented, "solved_at": solved_at, "diverged_at": diverged_at}
+    presented = np.where(solved_at >= 0, solved_at, min(now["seen"], budget))
+    run = {"n_seq": presented, "solved_at": solved_at, "diverged_at": trials.diverged_at}
     results = _rule_results(run, rule, count)
     _test(stack, task, task_kwargs, test_kwargs, test_rngs, n_test, results)
     return results
@@ -453,38 +458,44 @@ def minibatch_reber(stack, data, *, optimizer, batch, budget, check_every, progr
     ``stack.optimizer_params()``) per ``batch`` strings drawn with replacement from each trial's
     256, K trials on the stack's axis: the comparison of :func:`online_reber`. Every
     ``check_every`` strings each trial is tested on all its training and test strings; a trial
-    that passes is solved (its count: the strings presented so far) and stops.
+    that passes is solved (its count: the strings presented so far) and stops. The loop is
+    :func:`minilstm.train.fit` on :class:`~minilstm.train.online1997.StackBPTT` (the test as
+    ``after_update``); its guard stops a trial whose update is not finite (read every update on
+    NumPy, every 100 on a GPU), recorded in ``diverged_at``.
     """
     xp, K = stack.xp, stack.K
     train = [encode_strings(d["train"], embedded=True) for d in data]
     test = [encode_strings(d["test"], embedded=True) for d in data]
     check = _reber_check(stack, train, test)
     solved_at = np.full(K, -1, dtype=np.int64)
-    t0, presented = time.perf_counter(), 0
+    trials = StackBPTT(stack)
+    t0, now = time.perf_counter(), dict(presented=0)
     updates = int(math.ceil(budget / batch))
-    for u in range(updates):
+
+    def strings(u):                            # batch strings of every trial, padded
         xs, ys, ms = [], [], []
         for k in range(K):
             idx = data[k]["rng"].integers(train[k].B, size=batch)
             T = int(train[k].lengths[idx].max())
             xs.append(train[k].x[:T, idx]), ys.append(train[k].y[:T, idx])
             ms.append(train[k].mask[:T, idx][..., None].astype(stack.dtype))
-        pad = [xp.asarray(_pad_stack(a, stack.dtype)) for a in (xs, ys, ms)]
-        gW, gV, _ = stack.bptt(*pad)
-        stack.step_optimizer(optimizer, gW, gV)
-        presented = min((u + 1) * batch, budget)
-        if presented % check_every < batch or u == updates - 1:
+        return [xp.asarray(_pad_stack(a, stack.dtype)) for a in (xs, ys, ms)]
+
+    def test_all(done, history):               # every check_every strings, and at the end
+        now["presented"] = presented = min(done * batch, budget)
+        if presented % check_every < batch or done == updates:
             newly = np.flatnonzero(check() & (solved_at < 0))
             solved_at[newly] = presented
-            stack.stop(newly)
+            trials.stop(newly)
             _say(progress, f"{presented} strings/trial: {int((solved_at >= 0).sum())}/{K} "
                            f"solved, {time.perf_counter() - t0:.0f} s", done=presented)
             if (solved_at >= 0).all():
-                break
-        if _out_of_time(progress, t0, time_limit, f"after {presented} strings"):
-            break
-    return _results({"n_seq": np.where(solved_at >= 0, solved_at, presented),
-                     "solved_at": solved_at, "diverged_at": np.full(K, -1)})
+                return True
+        return _out_of_time(progress, t0, time_limit, f"after {presented} strings")
+
+    fit(trials, strings, optimizer, steps=updates, after_update=test_all)
+    return _results({"n_seq": np.where(solved_at >= 0, solved_at, now["presented"]),
+                     "solved_at": solved_at, "diverged_at": trials.diverged_at})
 
 
 def online_reber(stack, data, *, budget, check_every_steps, target="legal", progress=None,

@@ -1,13 +1,35 @@
 r"""The fit loops: mini-batch BPTT (:func:`fit`) and online learning with the 1997 truncated rule
 (:func:`fit_online`), with one divergence guard, one progress display and one :class:`History`.
 
+:func:`fit` trains one model or a batch of trials alike. It asks of what it trains a small
+protocol, which :class:`~minilstm.train.trials.TrialBatch` (K nets packed in one) and
+:class:`~minilstm.train.online1997.StackBPTT` (K 1997 nets on an array axis) implement, and
+:class:`OneModel` wraps around a :class:`~minilstm.nn.model.SequenceModel` (``fit`` wraps one
+itself):
+
+* ``params``, ``xp``; ``check_target(target, mask)``: the loss's checks of a host target;
+* ``n_trials``: None for one model, K for a batch of K trials;
+* ``updates``: the updates taken so far (the guard's label of an update);
+* ``loss(x, target, mask, state=None, lengths=None, as_array=True) -> (loss, a_out, cache,
+  da_out)``, the loss a 0-d device array for one model, ``(K,)`` for K trials;
+* ``backward(da_out, cache, gradient=None) -> grads`` (``gradient``: see :func:`fit`);
+* ``clip_grad_norm(grads, max_norm) -> norm``: the norm before clipping, global for one model,
+  per trial for a batch (``(K,)``), clipping in place unless ``max_norm`` is None;
+* ``update(optimizer, grads)``: the optimizer's step (a batch holds its stopped trials);
+* ``weight_sum()``: :math:`\Sigma w`, what the guard reads with the loss and the norm;
+* a batch only: ``active`` (host bool ``(K,)``), ``restore_trial``, ``mark_diverged``, and
+  ``shares_products`` (default True: the guard is then read after every update).
+
 Divergence guard (both loops, :mod:`minilstm.train.guard`): the loss, the gradient norm and the weights
-of every update are checked on the device, and the verdict is read every ``check_every`` updates
-(every update on NumPy by default, where a read costs nothing; every 100 on a GPU, where each read
-makes the host wait). NaN or inf stops training with :class:`TrainingDiverged`, which names the
-update; the model's parameters **and the optimizer's state** (SGD's step count, momentum's
-velocity, Adam's m, v and t) are those of the last check before it (with ``check_every=1``, from
-right before the bad update), so training can resume from them, e.g. with a lower learning rate.
+of every update are checked on the device. One model: the verdict is read every ``check_every``
+updates (every update on NumPy by default, where a read costs nothing; every 100 on a GPU, where
+each read makes the host wait). NaN or inf stops training with :class:`TrainingDiverged`, which
+names the update; the model's parameters **and the optimizer's state** (SGD's step count,
+momentum's velocity, Adam's m, v and t) are those of the last check before it (with
+``check_every=1``, from right before the bad update), so training can resume from them, e.g. with
+a lower learning rate. A batch of trials: the verdict is per trial; a trial that diverged is
+stopped at its weights of the last clean read and the others go on. Trials packed in one wide net
+(TrialBatch) are read after every update, so that is the weights from before the bad update.
 Inside an update no value is read from the device
 (:func:`~minilstm.validate.deferred_value_checks`).
 
@@ -26,11 +48,12 @@ from .progress import Progress
 from ..losses import check_target
 from ..nn.lstm import LSTM
 from ..optim import clip_grad_norm, global_norm
-from ..rtrl1997 import TruncatedRTRL
+from ..rtrl1997 import TruncatedRTRL, sequence_gradient
 from ..validate import (check_bool, check_callable, check_choice, check_finite, check_int,
                        check_number, deferred_value_checks)
 
-__all__ = ["fit", "fit_online", "History", "TrainingDiverged"]
+__all__ = ["fit", "fit_online", "History", "TrainingDiverged", "OneModel",
+           "truncated_gradient"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -50,7 +73,8 @@ class History:
     """What happened during training, ready for plotting.
 
     :func:`fit`: ``loss[k]`` is the training loss at update ``k`` and ``grad_norm[k]`` its global
-    gradient norm (before clipping). :func:`fit_online`: ``loss[n]`` is the loss of sequence ``n``
+    gradient norm (before clipping); for a batch of K trials both are host arrays ``(K,)``, one
+    value per trial. :func:`fit_online`: ``loss[n]`` is the loss of sequence ``n``
     (the sum over its steps of E(t), each under the weights of that step) and ``grad_norm[n]`` the
     largest norm among its updates. ``metrics[name]`` is a list of ``(count, value)`` pairs
     recorded by the evaluation callback (count: updates for :func:`fit`, sequences for
@@ -66,6 +90,102 @@ class History:
         """Append ``(step, value)`` to ``metrics[name]`` for each item of ``values``."""
         for k, v in values.items():
             self.metrics.setdefault(k, []).append((step, v))
+
+
+# ---- what fit trains: one model, or a batch of trials ------------------------------------------
+class OneModel:
+    r"""One :class:`~minilstm.nn.model.SequenceModel` as :func:`fit` trains it (the protocol of the
+    module docstring; :class:`~minilstm.train.trials.TrialBatch` is the batch side).
+
+    ``fit`` wraps a SequenceModel in it itself. The loss, the gradient and the update are the
+    model's own; the clip is global (:func:`~minilstm.optim.clip_grad_norm`);
+    :meth:`weight_sum` is :math:`\Sigma w` over every weight once (the core's fused buffer, then
+    the other parameters), a 0-d float64 device array. ``n_trials`` is None: a divergence stops
+    training.
+    """
+
+    n_trials = None
+
+    def __init__(self, model):
+        self.model = model
+        self.params, self.xp = model.params, model.xp
+        self.updates = 0
+        core = getattr(model, "core", None)
+        if core is not None and hasattr(core, "flat"):                  # no array twice
+            self._weights = [core.flat] + [v for k, v in model.params.items()
+                                           if not k.startswith("core.")]
+        else:
+            self._weights = list(model.params.values())
+
+    def check_target(self, target, mask=None):
+        """The model's loss's checks of a host ``target`` (:func:`~minilstm.losses.check_target`)."""
+        check_target(self.model.loss_name, target, self.model.readout.n_out, mask)
+
+    def loss(self, x, target, mask=None, state=None, lengths=None, *, as_array=False):
+        """The model's :meth:`~minilstm.nn.model.SequenceModel.loss`."""
+        return self.model.loss(x, target, mask, state=state, lengths=lengths, as_array=as_array)
+
+    def backward(self, da_out, cache, gradient=None):
+        """The model's backward (BPTT), or ``gradient(model, da_out, cache)``."""
+        if gradient is None:
+            return self.model.backward(da_out, cache)
+        return gradient(self.model, da_out, cache)
+
+    def clip_grad_norm(self, grads, max_norm=None):
+        """The global norm before clipping (0-d float64, on the device); clips in place unless
+        ``max_norm`` is None. No read."""
+        if max_norm is None:
+            return global_norm(grads)
+        return clip_grad_norm(grads, max_norm, as_array=True)
+
+    def update(self, optimizer, grads):
+        """``optimizer.step(grads)``; counts the update."""
+        optimizer.step(grads)
+        self.updates += 1
+
+    def weight_sum(self):
+        r""":math:`\Sigma w` in float64, a 0-d device array (no read)."""
+        xp = self.xp
+        total = None
+        for w in self._weights:
+            s = xp.sum(w, dtype=xp.float64)
+            total = s if total is None else total + s
+        return total
+
+
+def truncated_gradient(model, da_out, cache):
+    r"""The gradient of a :class:`~minilstm.nn.model.SequenceModel` whose core is an LSTM, with
+    the core's part truncated as in 1997 (:func:`~minilstm.rtrl1997.sequence_gradient`: the paths
+    into the net inputs through :math:`u(t-1)` and the peepholes cut) and the readout's exact.
+
+    ``fit(..., gradient="truncated")`` uses it in place of the model's backward; the core's input
+    and initial state come from ``cache`` (the forward pass of ``model.loss``). Returns ``grads``
+    keyed as ``model.params``.
+    """
+    if not isinstance(getattr(model, "core", None), LSTM):
+        raise TypeError(f"gradient='truncated' needs a model whose core is an LSTM (any preset), "
+                        f"got {type(getattr(model, 'core', None)).__name__}")
+    core_cache, readout_cache = cache
+    dy, g_readout = model.readout.backward(da_out, readout_cache)          # dy (T, B, H)
+    g_core = sequence_gradient(model.core, core_cache.x, dy, state=core_cache.state0)
+    return {**{f"core.{k}": v for k, v in g_core.items()},
+            **{f"readout.{k}": v for k, v in g_readout.items()}}
+
+
+_PROTOCOL = ("params", "xp", "check_target", "n_trials", "updates", "loss", "backward",
+             "clip_grad_norm", "update", "weight_sum")
+
+
+def _trainee(model):
+    """What :func:`fit` trains: ``model`` itself if it has the protocol (a TrialBatch), a
+    SequenceModel wrapped in :class:`OneModel`."""
+    if all(hasattr(model, a) for a in _PROTOCOL):
+        return model
+    missing = [a for a in ("params", "loss", "backward", "xp", "readout") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"model must be a minilstm SequenceModel (with params, loss, backward, xp) "
+                        f"or a TrialBatch, got {type(model).__name__} without {', '.join(missing)}")
+    return OneModel(model)
 
 
 # ---- the arguments, checked where they enter ---------------------------------------------------
@@ -98,7 +218,8 @@ def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, e
 def _batch(model, data, i, lengths_ok=True):
     """``data(i)`` as ``(x, target, mask, lengths)`` on the model's backend (host arrays moved
     explicitly; ``lengths`` None unless a fourth item gave it). Host arrays are checked here,
-    where it costs no device read: NaN or inf in ``x``, the loss's target values."""
+    where it costs no device read: NaN or inf in ``x``, the loss's target values. ``model``: a
+    SequenceModel or what :func:`fit` trains (the protocol)."""
     xp = model.xp
     batch = data(i)
     sizes = (3, 4) if lengths_ok else (3,)
@@ -110,7 +231,10 @@ def _batch(model, data, i, lengths_ok=True):
     if isinstance(x, np.ndarray):
         check_finite("x", x)
     if isinstance(target, np.ndarray) and (mask is None or isinstance(mask, np.ndarray)):
-        check_target(model.loss_name, target, model.readout.n_out, mask)
+        if hasattr(model, "check_target"):          # what fit trains
+            model.check_target(target, mask)
+        else:                                        # fit_online's SequenceModel
+            check_target(model.loss_name, target, model.readout.n_out, mask)
     return (*(None if a is None else xp.asarray(a) for a in (x, target, mask)), lengths)
 
 
@@ -120,8 +244,13 @@ def _norm(grads, clip):
 
 
 def _guard(model, optimizer, check_every):
-    every = default_check_every(model.xp) if check_every is None else check_every
-    return DivergenceGuard(model, optimizer, every)
+    """The guard of ``model`` (a SequenceModel, wrapped in :class:`OneModel`, or a trainee);
+    ``check_every`` None: 1 for trials that share products, else :func:`default_check_every`."""
+    trainee = model if hasattr(model, "weight_sum") else OneModel(model)
+    if check_every is None:
+        shared = trainee.n_trials is not None and getattr(trainee, "shares_products", True)
+        check_every = 1 if shared else default_check_every(model.xp)
+    return DivergenceGuard(trainee, optimizer, check_every)
 
 
 def _diverged(bar, history, update, where, what):
@@ -142,9 +271,39 @@ def _evaluate(model, history, count, evaluate, stop) -> bool:
 
 
 # ---- mini-batch BPTT ---------------------------------------------------------------------------
+_GRADIENTS = {"full": None, "truncated": truncated_gradient}
+
+
+def _check_fit_extras(trainee, carry_state, frozen, gradient, before_update, after_update):
+    """The arguments of :func:`fit` beyond those it shares with :func:`fit_online`."""
+    if not isinstance(carry_state, bool):
+        check_int("carry_state", carry_state)
+    if isinstance(frozen, str) or not all(isinstance(n, str) for n in frozen):
+        raise TypeError(f"frozen must be a tuple of parameter names, got {frozen!r}")
+    unknown = [n for n in frozen if n not in trainee.params]
+    if unknown:
+        raise ValueError(f"frozen names {unknown} that are not parameters of the model; its "
+                         f"parameters are {sorted(trainee.params)}")
+    check_choice("gradient", gradient, tuple(_GRADIENTS))
+    check_callable("before_update", before_update, "before_update(step, a_out)", none_ok=True)
+    check_callable("after_update", after_update, "after_update(count, history) -> bool",
+                   none_ok=True)
+
+
+def _shown(loss):
+    """The loss shown by the progress display: one model's, or the mean over the trials."""
+    return float(np.mean(loss)) if np.ndim(loss) else loss
+
+
 def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=100, stop=None,
-        progress=False, desc="training", check_every=None):
-    """Train ``model`` (a :class:`~minilstm.nn.model.SequenceModel`) for ``steps`` updates by BPTT.
+        progress=False, desc="training", check_every=None, carry_state=False, frozen=(),
+        gradient="full", before_update=None, after_update=None):
+    r"""Train ``model`` for ``steps`` updates by BPTT: one :class:`~minilstm.nn.model.SequenceModel`,
+    or a batch of K trials (:class:`~minilstm.train.trials.TrialBatch`), through the same loop.
+
+    Each update: ``data(step)``; the loss and its gradient; the ``frozen`` gradients set to 0;
+    the norm, clipped at ``clip``; ``before_update``; the optimizer's step; the divergence guard;
+    ``evaluate``/``stop`` when due; ``after_update``.
 
     Parameters
     ----------
@@ -152,28 +311,57 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
         ``mask (T, B)`` bool or None; host NumPy arrays are checked (NaN or inf in ``x``, the
         loss's target values) and moved to the model's backend (explicitly, with ``xp.asarray``).
         A fourth item, ``lengths (B,)``, makes it a variable-length batch (see
-        :meth:`~minilstm.nn.model.SequenceModel.loss`).
+        :meth:`~minilstm.nn.model.SequenceModel.loss`). For a TrialBatch: the packed arrays of
+        :meth:`~minilstm.train.trials.TrialBatch.pack` (mask ``(T, B, K)``).
     optimizer : from :mod:`minilstm.optim`, built on ``model.params``.
-    clip : global gradient-norm threshold (Pascanu et al. 2013), or None.
+    clip : gradient-norm threshold (Pascanu et al. 2013), or None: the global norm for one model,
+        each trial's own norm for a batch of trials.
     evaluate : optional ``evaluate(model) -> dict`` of metrics, called every ``eval_every`` updates
         and at the end; ``stop`` : optional ``stop(metrics) -> bool`` ending training early.
     progress : show a progress display with rate and ETA (:class:`Progress`; silent by default).
     check_every : updates between reads of the divergence guard (:mod:`minilstm.train.guard`); None:
-        1 on NumPy, 100 on a GPU. The losses reach ``History`` at each read.
+        1 on NumPy, 100 on a GPU, and always 1 for trials packed in one wide net (a TrialBatch:
+        anything else is refused). The losses reach ``History`` at each read.
+    carry_state : False: every update starts from the zero state. True: each update starts from
+        the final state of the one before (truncated BPTT on a stream: ``data`` gives consecutive
+        windows of the same rows; no gradient crosses a window's start). An int N: carried
+        within runs of N updates, zero at the start of each (streams of N windows).
+    frozen : names of parameters kept as they are (e.g. ``("readout.W", "readout.b")``): their
+        gradients are set to 0 before the norm, so they neither move nor count in the clip (with
+        SGD, momentum or Adam started from zero state a zero gradient leaves a weight unchanged).
+    gradient : ``"full"`` (BPTT, the model's backward) or ``"truncated"``, the 1997 truncated
+        gradient of an LSTM core with the readout's exact gradient (:func:`truncated_gradient`).
+    before_update : optional ``before_update(step, a_out)``, called after the gradient and before
+        the optimizer's step with the outputs' pre-activations ``a_out`` of that step's forward
+        pass (a device array): to judge the outputs the update trained on, to set the optimizer's
+        learning rate, or to stop trials of a batch (:meth:`~minilstm.train.trials.TrialBatch.freeze`)
+        so that this update does not reach them. What it reads from the device is its own.
+    after_update : optional ``after_update(count, history) -> bool``, called after update
+        ``count`` (1-based) and its guard read and evaluation; True ends training.
+
+    A batch of trials stops by itself when none of its trials is still training.
 
     Returns a :class:`History`. Raises :class:`TrainingDiverged` naming the update at which the
     loss, a gradient or an updated weight stopped being finite; the model and the optimizer keep
     their state from the last check before it (with ``check_every=1``: from before that update),
-    and the history what was recorded up to that check.
+    and the history what was recorded up to that check. A batch of trials raises nothing: a trial
+    that diverged is stopped at its weights of the last clean read (a TrialBatch: from before the
+    update), and the update is recorded in its ``diverged_at`` (:mod:`minilstm.train.guard`).
 
     Device reads: none inside an update; one per read of the guard (every ``check_every``
-    updates, at each evaluation and at the end).
+    updates, at each evaluation and at the end); for a TrialBatch one per update, and one more per
+    update with ``clip`` (the K norms); plus what the trainee's ``update`` and the callbacks read.
     """
     _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
                     progress, check_every)
+    trainee = _trainee(model)
+    _check_fit_extras(trainee, carry_state, frozen, gradient, before_update, after_update)
+    backward_with = _GRADIENTS[gradient]
+    trials = trainee.n_trials is not None
     history = History()
     bar = Progress(steps, desc, "updates", enabled=progress)
-    guard = _guard(model, optimizer, check_every)
+    guard = _guard(trainee, optimizer, check_every)
+    run = 0 if carry_state is True else int(carry_state)         # 0: never reset
 
     def fail(update, what):
         return _diverged(bar, history, update, f"update {update}", what)
@@ -183,23 +371,37 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
             history.loss.append(loss)
             history.grad_norm.append(norm)
         if history.loss:
-            bar.update_to(len(history.loss), f"loss {history.loss[-1]:.4g}")
+            bar.update_to(len(history.loss), f"loss {_shown(history.loss[-1]):.4g}")
 
+    state = None
     try:
         for step in range(steps):
-            x, target, mask, lengths = _batch(model, data, step)
+            if trials and not trainee.active.any():
+                break
+            x, target, mask, lengths = _batch(trainee, data, step)
+            if run and step % run == 0:
+                state = None
             with deferred_value_checks():
-                loss, _, cache, da_out = model.loss(x, target, mask, lengths=lengths,
-                                                    as_array=True)
-                grads = model.backward(da_out, cache)
-                norm = _norm(grads, clip)
-                optimizer.step(grads)
-            guard.mark(step, loss, norm, grads)
+                loss, a_out, cache, da_out = trainee.loss(x, target, mask, state=state,
+                                                          lengths=lengths, as_array=True)
+                if carry_state:
+                    state = cache[0].state
+                grads = trainee.backward(da_out, cache, backward_with)
+                for name in frozen:
+                    grads[name][...] = 0.0
+                norm = trainee.clip_grad_norm(grads, clip)
+            if before_update is not None:
+                before_update(step, a_out)
+            label = trainee.updates
+            trainee.update(optimizer, grads)
+            guard.mark(label, loss, norm, grads)
             count = step + 1
             evaluating = evaluate is not None and (count % eval_every == 0 or count == steps)
             if guard.due or evaluating or count == steps:
                 settle()
             if evaluating and _evaluate(model, history, count, evaluate, stop):
+                break
+            if after_update is not None and after_update(count, history):
                 break
     finally:
         bar.close()

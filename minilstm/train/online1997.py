@@ -57,7 +57,7 @@ from ..functional import activation, sigmoid
 from ..nn.lstm import LSTM
 from ..validate import check_choice, check_int, check_number
 
-__all__ = ["Stack1997"]
+__all__ = ["Stack1997", "StackBPTT"]
 
 _PHI = {"logistic_mse": "logistic", "mse": "identity"}
 
@@ -472,3 +472,108 @@ class Stack1997:
     def __repr__(self):
         return (f"Stack1997(K={self.K}, B={self.B}, I={self.I}, H={self.H}, S={self.S}, "
                 f"gates={self.gates}, O={self.O}, weights per trial={self.n_params_per_trial})")
+
+
+class StackBPTT:
+    r"""A :class:`Stack1997` as :func:`minilstm.train.fit` trains it by mini-batch BPTT: full
+    gradients of every trial from :meth:`Stack1997.bptt`, K trials on the stack's axis (the
+    protocol of :mod:`minilstm.train.fit`, batch side; ``fit(StackBPTT(stack), data, optimizer,
+    ...)`` with the optimizer built on ``stack.optimizer_params()``).
+
+    Data: ``x (T, K, B, I)``, ``target (T, K, B, O)``, ``mask (T, K, B, 1)`` (0/1 floats).
+    Trial k's loss is :math:`\tfrac1B \sum_{t, b} \tfrac12 \mu\,\lVert\hat y - y^\ast\rVert^2`,
+    the error whose gradient :meth:`Stack1997.bptt` computes. The second item of :meth:`loss`,
+    which ``before_update`` receives, is the outputs :math:`\hat y` ``(T, K, B, O)``. The norm,
+    the clip and the update are those of :meth:`Stack1997.step_optimizer` (per trial, absent
+    weights masked by C, stopped trials held). Trials never share a product here
+    (``shares_products = False``), so a diverged trial cannot reach another and ``fit``'s guard is
+    read every ``check_every`` updates as for one model (1 on NumPy, 100 on a GPU): a trial that
+    diverged goes back to its weights of the last clean read and stops (:meth:`Stack1997.restore`).
+
+    Attributes: ``stack``; ``params`` (``stack.optimizer_params()``); ``active``, a host copy of
+    ``stack.active``, kept by :meth:`stop` (read once after the next update where trials were
+    stopped on the device); ``diverged_at``, host int ``(K,)``: -1, or the update whose result
+    was not finite.
+    """
+
+    shares_products = False
+
+    def __init__(self, stack):
+        self.stack, self.xp = stack, stack.xp
+        self.params = stack.optimizer_params()
+        self.n_trials = stack.K
+        self.updates = 0
+        self.diverged_at = np.full(stack.K, -1, dtype=np.int64)
+        self.active = _backend.to_numpy(stack.active).copy()
+        self._stale = False                  # trials stopped on the device since the last read
+
+    def check_target(self, target, mask=None):
+        """Nothing to check: the squared error takes any target (Exp. 3c's noisy targets leave
+        [0, 1] although the output units are logistic)."""
+
+    def loss(self, x, target, mask=None, state=None, lengths=None, *, as_array=False):
+        """``(losses (K,), outputs ŷ, cache, None)`` with the gradients in ``cache``: one
+        :meth:`Stack1997.bptt` from the zero state (``state`` and ``lengths`` must be None)."""
+        if state is not None or lengths is not None:
+            raise ValueError("state and lengths must be None: Stack1997.bptt starts every "
+                             "sequence from the zero state and takes a mask")
+        xp = self.xp
+        gW, gV, out = self.stack.bptt(x, target, mask)
+        err = (out - target) ** 2 if mask is None else (out - target) ** 2 * mask
+        losses = 0.5 * err.sum(axis=(0, 2, 3)).astype(xp.float64) / x.shape[2]
+        return (losses if as_array else _backend.to_numpy(losses)), out, (gW, gV), None
+
+    def backward(self, da_out, cache, gradient=None):
+        """``{"W": ΔW, "V": ΔV}`` from the cache of :meth:`loss` (full BPTT only)."""
+        if gradient is not None:
+            raise ValueError("gradient must be 'full' for a Stack1997 trained by BPTT (the "
+                             "truncated rule is fit_online's and online_last_step's)")
+        gW, gV = cache
+        return {"W": gW, "V": gV}
+
+    def clip_grad_norm(self, grads, max_norm=None):
+        r"""Each trial's norm :math:`\sqrt{\lVert C\odot\Delta W_k\rVert^2 + \lVert\Delta V_k\rVert^2}`
+        before clipping (device ``(K,)``); with ``max_norm`` each trial's gradient is scaled by
+        ``max_norm / norm`` where that is larger, as :meth:`Stack1997.step_optimizer` does. No read."""
+        xp = self.xp
+        gW, gV = grads["W"] * self.stack.C, grads["V"]
+        norm = xp.sqrt((gW * gW).sum(axis=(1, 2)) + (gV * gV).sum(axis=(1, 2)))   # (K,)
+        if max_norm is not None:
+            scale = xp.minimum(1.0, max_norm / xp.maximum(norm, 1e-300))[:, None, None]
+            gW, gV = gW * scale, gV * scale
+        grads["W"], grads["V"] = gW, gV
+        return norm
+
+    def update(self, optimizer, grads):
+        """:meth:`Stack1997.step_optimizer` (grads already clipped); then, if trials were stopped
+        on the device since the last update, one read of the trials still learning."""
+        self.stack.step_optimizer(optimizer, grads["W"], grads["V"])
+        self.updates += 1
+        if self._stale:
+            self.active = _backend.to_numpy(self.stack.active).copy()
+            self._stale = False
+
+    def weight_sum(self):
+        r"""Each trial's :math:`\Sigma w` (W and V, in float64), a device ``(K,)``; no read."""
+        xp, st = self.xp, self.stack
+        return st.W.sum(axis=(1, 2), dtype=xp.float64) + st.V.sum(axis=(1, 2), dtype=xp.float64)
+
+    def stop(self, which):
+        """Stop trials ``which``: :meth:`Stack1997.stop`. Host indices update the host copy at
+        once; a device bool ``(K,)`` (no read) marks it to be read after the next update."""
+        self.stack.stop(which)
+        if not (hasattr(which, "dtype") and which.dtype == bool):
+            self.active[np.asarray(which, dtype=np.int64).reshape(-1)] = False
+        elif isinstance(which, np.ndarray):                 # NumPy: the device is the host
+            self.active &= ~which
+        else:
+            self._stale = True
+
+    def restore_trial(self, arrays, saved, k):
+        """Trial k back to ``saved["W"], saved["V"]`` and stopped (:meth:`Stack1997.restore`)."""
+        self.stack.restore([k], saved["W"], saved["V"])
+        self.active[k] = False
+
+    def mark_diverged(self, k, update):
+        """Record that trial k's ``update`` was not finite (it is stopped by :meth:`restore_trial`)."""
+        self.diverged_at[k] = int(update)

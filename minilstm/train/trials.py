@@ -71,13 +71,23 @@ packing remains for the BPTT runs because it reuses the layers as they are.
 One caution: ``0 · inf = NaN``. A mask is therefore applied by *selection*,
 :math:`g \leftarrow \text{where}(M > 0,\ g,\ 0)`, never by multiplication: a trial whose
 gradient overflowed (inf in its block, and in the off-block entries of its rows and columns)
-leaves exactly 0 in every entry that is not its own, instead of NaN. :meth:`TrialBatch.step`
-checks every trial's parameters after every update and freezes a trial whose update was not
-finite at its last good weights, recording the update in ``diverged_at``; its optimizer state
-(Adam's m and v may hold inf or NaN in its block from then on) is kept out of the parameters by
-the same selection. If one trial's *activations* overflowed, the wide product would still spread
-NaN to every trial; the 1997 units are bounded (σ, g, h squash; the CEC grows at most linearly)
-and a frozen trial keeps finite weights, so that does not happen.
+leaves exactly 0 in every entry that is not its own, instead of NaN. A NaN *weight* of one trial
+is worse: in the next forward pass it meets the other trials' activations through the off-block
+zeros of the wide product and turns them into NaN. So a batch of trials is trained by
+:func:`minilstm.train.fit`, whose divergence guard (:mod:`minilstm.train.guard`) reads every
+trial's loss, gradient norm and weight sum after **every** update and stops a trial whose values
+are not finite at its last good weights (:meth:`TrialBatch.mark_diverged`, recording the update in
+``diverged_at``) before the next forward pass; its optimizer state (Adam's m and v may hold inf
+or NaN in its block from then on) is kept out of the parameters by the same selection. If one
+trial's *activations* overflowed, the wide product would still spread NaN to every trial; the 1997
+units are bounded (σ, g, h squash; the CEC grows at most linearly) and a stopped trial keeps
+finite weights, so that does not happen.
+
+What :func:`~minilstm.train.fit` asks of a batch of trials (the protocol of
+:mod:`minilstm.train.fit`): :meth:`TrialBatch.loss` gives the K losses as one device array,
+:meth:`TrialBatch.backward` the masked gradients, :meth:`TrialBatch.clip_grad_norm` clips each
+trial on its own and gives the K norms, :meth:`TrialBatch.update` takes the optimizer's step and
+holds the stopped trials, :meth:`TrialBatch.weight_sum` gives the K weight sums.
 """
 from __future__ import annotations
 
@@ -85,6 +95,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functional import softmax
+from ..losses import check_target
 from ..nn.model import LOSSES, SequenceModel
 from ..validate import deferred_value_checks
 
@@ -159,15 +170,17 @@ class TrialBatch:
 
     Attributes
     ----------
-    model : the wide :class:`~minilstm.nn.model.SequenceModel` (train it with any optimizer built on
-        ``model.params``, calling :meth:`mask_grads` on the gradients, or use :meth:`step`).
+    model : the wide :class:`~minilstm.nn.model.SequenceModel`. Train the batch with
+        :func:`minilstm.train.fit` (``fit(batch, data, optimizer, ...)``, the optimizer built on
+        ``params``), which stops a diverging trial and lets the others go on.
     masks : ``{name: 0/1 array}`` of the wide parameters' shapes, on the model's backend.
     K, n_in, n_out : trials, and one trial's input and output sizes.
     active : host bool array ``(K,)``: trials still training (see :meth:`freeze`).
     diverged : host bool array ``(K,)``: trials frozen because an update was not finite.
-    diverged_at : list of K ints or None: the update (0-based count of :meth:`step` calls, or the
-        caller's own count passed to :meth:`mark_diverged`) whose result was not finite.
-    updates : the number of :meth:`step` calls so far.
+    diverged_at : list of K ints or None: the update (0-based count of :meth:`update` calls, or
+        the caller's own count passed to :meth:`mark_diverged`) whose result was not finite.
+    updates : the number of :meth:`update` calls so far.
+    n_trials : K (what :func:`~minilstm.train.fit` reads to tell a batch of trials from one model).
 
     Shapes: inputs of trial k ``(T_k, B, n_in)``; packed ``(T, B, K·n_in)`` with T = max T_k;
     outputs ``(T, B, K·n_out)``, trial k's in columns ``k·n_out .. (k+1)·n_out − 1``.
@@ -230,6 +243,17 @@ class TrialBatch:
         self.diverged = np.zeros(K, dtype=bool)
         self.diverged_at = [None] * K
         self.updates = 0
+        # owner[name] (K, rows): row r of the wide parameter belongs to trial k. A trial's block
+        # holds whole rows (its rows' other entries are off-block, hence 0), so a trial's sum is
+        # the sum of its rows' sums: what weight_sum and the norms use, selected (not multiplied).
+        self._owner = {}
+        for name, p in self.model.params.items():
+            owner = np.zeros((K, p.shape[0]), dtype=bool)
+            for k in range(K):
+                owner[k, np.asarray(self._ix[name][k][0]).ravel()] = True
+            if (owner.sum(axis=0) > 1).any():
+                raise AssertionError(f"trials share rows of {name}")
+            self._owner[name] = xp.asarray(owner)
 
     # ---- basics ---------------------------------------------------------------------------------
     @property
@@ -263,17 +287,52 @@ class TrialBatch:
         does): multiplying would turn an inf into NaN."""
         return self._active_masks
 
-    def clip_grad_norm(self, grads, max_norm):
+    @property
+    def n_trials(self) -> int:
+        """K, the number of trials (:func:`~minilstm.train.fit` trains a batch when this is set)."""
+        return self.K
+
+    def _trial_sums(self, arrays, square):
+        r"""``(K,)`` float64 device array: :math:`\sum` (or :math:`\sum x^2`) of each trial's
+        entries of ``arrays`` (dicts like ``params`` whose off-block entries are 0). Trial k's sum
+        is the sum of its rows' sums, the rows picked by selection, so a NaN or inf in one trial's
+        rows reaches only that trial's sum. No read."""
+        xp = self.xp
+        total = None
+        for name, a in arrays.items():
+            v = a * a if square else a
+            rows = v.reshape(v.shape[0], -1).sum(axis=1).astype(xp.float64)      # (rows,)
+            part = xp.where(self._owner[name], rows[None, :], 0.0).sum(axis=1)   # (K,)
+            total = part if total is None else total + part
+        return total
+
+    def check_target(self, target, mask=None):
+        """The loss's checks of a packed host ``target`` (:func:`~minilstm.losses.check_target`:
+        values in [0, 1] for the logistic losses), as :func:`~minilstm.train.fit` makes them."""
+        check_target(self.loss_name, target, self.n_out)
+
+    def weight_sum(self):
+        r"""Each trial's :math:`\Sigma w` (all its weights, in float64) as a ``(K,)`` device array:
+        what the divergence guard reads (NaN or inf exactly when one of the trial's weights is,
+        or when the sum overflows). No read."""
+        return self._trial_sums(self.model.params, square=False)
+
+    def clip_grad_norm(self, grads, max_norm=None):
         """Global-norm clipping (Pascanu et al. 2013) for each active trial on its own, in place.
 
         Trial k's gradient :math:`g_k` (its entries of every array) is scaled by
         ``max_norm / ‖g_k‖`` when ``‖g_k‖ > max_norm``, so one trial's norm never touches
-        another's and trials stay independent.
+        another's and trials stay independent. ``max_norm`` None: nothing is clipped.
+
+        Returns the K norms before clipping, a ``(K,)`` float64 device array (0 for a stopped
+        trial, whose gradients are 0). Device reads: none without ``max_norm``; one with it (the
+        K squared norms, to decide which trials to scale).
         """
         xp = self.xp
+        norms = xp.sqrt(self._trial_sums(grads, square=True))
         active = np.flatnonzero(self.active)
-        if len(active) == 0:
-            return
+        if max_norm is None or len(active) == 0:
+            return norms
         sums = []                                 # Σ_arrays Σ g² per trial, on the device
         for k in active:
             tm = self.trial_mask(k)
@@ -289,6 +348,7 @@ class TrialBatch:
             if norm > max_norm:
                 for n, g in grads.items():
                     g -= (1.0 - max_norm / norm) * select(tm[n], g)
+        return norms
 
     def trial_mask(self, k) -> dict:
         """``{name: 0/1 array}`` selecting trial k's entries of every wide parameter."""
@@ -344,16 +404,22 @@ class TrialBatch:
                                    for k in range(self.K)], axis=-1)
         return self._phi(a_out)
 
-    def loss(self, x, target, mask=None, state=None):
+    def loss(self, x, target, mask=None, state=None, lengths=None, *, as_array=False):
         """One forward pass of the wide model and the per-trial losses.
 
-        ``x, target`` packed device arrays ``(T, B, K·n)``; ``mask`` host bool ``(T, B, K)`` or
-        None. Returns ``(losses (K,) host floats, a_out, cache, da_out)``: ``da_out`` is the
-        gradient of the *sum* of the trials' losses.
+        ``x, target`` packed device arrays ``(T, B, K·n)``; ``mask`` bool ``(T, B, K)`` (host or
+        device) or None; ``state`` the wide model's initial state or None (zeros); ``lengths``
+        must be None (:meth:`pack` pads each trial's sequences itself). Returns ``(losses, a_out,
+        cache, da_out)``: ``losses`` the K losses as host floats ``(K,)`` (one read) or, with
+        ``as_array``, as a ``(K,)`` float64 device array (no read); ``da_out`` is the gradient of
+        the *sum* of the trials' losses.
         """
+        if lengths is not None:
+            raise ValueError("lengths must be None for a TrialBatch: pack() pads each trial's "
+                             f"sequences itself, got {type(lengths).__name__}")
         xp, O = self.xp, self.n_out
         losses, parts = [], []
-        with deferred_value_checks():           # NaN/inf: found by step() in the weights
+        with deferred_value_checks():           # NaN/inf: found by fit's guard, per trial
             a_out, cache = self.model.forward(x, state)
             for k in range(self.K):
                 sl = slice(k * O, (k + 1) * O)
@@ -361,7 +427,9 @@ class TrialBatch:
                 loss, d = self._loss(a_out[..., sl], target[..., sl], m, as_array=True)
                 losses.append(loss)
                 parts.append(d)
-        losses = _backend.to_numpy(xp.stack(losses))   # one read for the K losses
+        losses = xp.stack(losses)
+        if not as_array:
+            losses = _backend.to_numpy(losses)      # one read for the K losses
         return losses, a_out, cache, xp.concatenate(parts, axis=-1)
 
     def mask_grads(self, grads):
@@ -371,36 +439,27 @@ class TrialBatch:
             g[...] = select(self._active_masks[name], g)
         return grads
 
-    def backward(self, da_out, cache):
-        """Gradients of the wide model, masked (:meth:`mask_grads`); no value is read."""
+    def backward(self, da_out, cache, gradient=None):
+        """Gradients of the wide model, masked (:meth:`mask_grads`); no value is read.
+
+        ``gradient``: None for the wide model's own backward (BPTT), or a function
+        ``gradient(model, da_out, cache) -> grads`` of a :class:`~minilstm.nn.model.SequenceModel`
+        (e.g. the 1997 truncated gradient, ``fit(..., gradient="truncated")``), given the wide model.
+        """
         with deferred_value_checks():
-            return self.mask_grads(self.model.backward(da_out, cache))
+            grads = (self.model.backward(da_out, cache) if gradient is None
+                     else gradient(self.model, da_out, cache))
+            return self.mask_grads(grads)
 
     # ---- updates ----------------------------------------------------------------------------------
-    def step(self, optimizer, grads):
-        """``optimizer.step(grads)`` (grads already masked), then keep frozen trials fixed and
-        check every trial's weights; a trial whose update is not finite is frozen at its last
-        good weights (:meth:`mark_diverged`). Returns the trials frozen by this call."""
-        before = {k: p.copy() for k, p in self.model.params.items()}
+    def update(self, optimizer, grads):
+        """``optimizer.step(grads)`` (grads already masked), then hold the stopped trials at their
+        weights (and the off-block entries at 0), by selection. Counts the update in ``updates``.
+        Reads nothing: :func:`~minilstm.train.fit`'s guard checks the trials after it."""
         optimizer.step(grads)
         for name, p in self.model.params.items():           # off-block 0, frozen trials fixed
             p[...] = self.xp.where(self._active_masks[name] > 0, p, self._frozen[name])
-        bad = self.nonfinite_trials(self.model.params)
-        for k in bad:
-            self.restore_trial(self.model.params, before, k)
-            self.mark_diverged(k, self.updates)
         self.updates += 1
-        return bad
-
-    def nonfinite_trials(self, arrays) -> list:
-        """The active trials with a NaN or inf among their entries of ``arrays`` (a dict with
-        the names and shapes of ``params``)."""
-        xp = self.xp
-        if bool(xp.stack([xp.isfinite(a).all() for a in arrays.values()]).all()):   # one read
-            return []
-        return [int(k) for k in np.flatnonzero(self.active)
-                if not all(bool(xp.isfinite(select(self.trial_mask(k)[n], a)).all())
-                           for n, a in arrays.items())]
 
     def restore_trial(self, arrays, saved, k):
         """Write trial k's entries of ``saved`` back into ``arrays`` (dicts like ``params``)."""
