@@ -24,7 +24,7 @@ from minilstm.experiments.runner import ExperimentError, main, run_experiment
 from minilstm.gradcheck import numerical_gradient
 from minilstm.io import CheckpointError, load_checkpoint, load_into, save_checkpoint, save_model
 from minilstm.train.online1997 import Stack1997
-from minilstm.train import fit, fit_online
+from minilstm.train import TrialBatch, fit, fit_online
 
 
 # ---- tiny objects the rows use ------------------------------------------------------------------
@@ -52,6 +52,11 @@ def data(step):
 def fit_with(**kw):
     m = model()
     return fit(m, data, optim.SGD(m.params, lr=0.1), **{"steps": 2, **kw})
+
+
+def fit_step_with(**kw):
+    m = model(lstm())
+    return fit(m, data, optim.SGD(m.params, lr=0.1), **{"steps": 1, "update": "step", **kw})
 
 
 def fit_online_with(core=None, **kw):
@@ -336,6 +341,14 @@ ROWS = [
       r"\boptimizer\b", id="fit-optimizer-other-params"),
     R(lambda: (lambda m: fit(m, data, 0.1, steps=1))(model()), TypeError, r"\boptimizer\b",
       id="fit-optimizer-number"),
+    R(lambda: fit_with(update="online"), ValueError, r"\bupdate\b", id="fit-update-unknown"),
+    R(lambda: fit_step_with(gradient="full"), ValueError, r"\bgradient\b", id="fit-step-gradient-full"),
+    R(lambda: fit_step_with(carry_state=True), ValueError, r"\bcarry_state\b",
+      id="fit-step-carry_state"),
+    R(lambda: fit_step_with(before_update=lambda step, a: None), ValueError, r"\bbefore_update\b",
+      id="fit-step-before_update"),
+    R(lambda: (lambda tb: fit(tb, data, optim.SGD(tb.params, 0.1), steps=1, update="step"))(
+      TrialBatch([model(lstm()), model(lstm())])), TypeError, r"\bupdate='step'", id="fit-step-trials"),
     R(lambda: fit_online_with(sequences=-1), ValueError, r"\bsequences\b",
       id="fit_online-sequences-negative"),
     R(lambda: fit_online_with(update="batch"), ValueError, r"\bupdate\b", id="fit_online-update"),

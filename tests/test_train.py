@@ -224,6 +224,24 @@ def test_fit_online_divergence_names_update_sequence_and_step_and_keeps_the_stat
     _assert_same_state(model, opt, ref, ref_opt)
 
 
+def test_fit_online_is_fits_online_update_and_keeps_frozen_weights():
+    """fit_online(update="step") is fit(update="step"): the same updates, the same history; with
+    frozen names those weights stay as they were and the others move."""
+    a, b = _lstm_model(seed=4), _lstm_model(seed=4)
+    ha = fit_online(a, _sequences(5), SGD(a.params, lr=0.1), sequences=3)
+    hb = fit(b, _sequences(5), SGD(b.params, lr=0.1), steps=3, update="step")
+    assert ha.loss == hb.loss and ha.grad_norm == hb.grad_norm
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+    c = _lstm_model(seed=4)
+    before = {k: v.copy() for k, v in c.params.items()}
+    fit(c, _sequences(5), SGD(c.params, lr=0.1), steps=2, update="step",
+        frozen=("readout.W", "readout.b"))
+    for k in ("readout.W", "readout.b"):
+        np.testing.assert_array_equal(c.params[k], before[k], err_msg=k)
+    assert not np.array_equal(c.params["core.W_z"], before["core.W_z"])
+
+
 def test_fit_online_refuses_an_unknown_update_and_a_core_without_the_rule():
     model = _lstm_model()
     with pytest.raises(ValueError, match="update must be one of 'step', 'sequence'"):
@@ -367,7 +385,7 @@ def test_fit_with_the_truncated_gradient_takes_the_1997_rules_step():
     for k, v in model.params.items():
         np.testing.assert_allclose(v, before[k] - 0.1 * want[k], rtol=0, atol=1e-14, err_msg=k)
     rnn = SequenceModel(RNN(2, 3, seed=0), 2, seed=1)
-    with pytest.raises(TypeError, match="gradient='truncated' needs a model whose core is an LSTM"):
+    with pytest.raises(TypeError, match=r"model\.core must be an LSTM .* \(gradient='truncated'\)"):
         fit(rnn, _sequences(0), SGD(rnn.params, lr=0.1), steps=1, gradient="truncated")
 
 

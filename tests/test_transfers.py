@@ -9,7 +9,8 @@ stated constant:
   backward: 1 (``dy``); inside ``deferred_value_checks`` (the training loops): 0;
 * the 1997 rule: 1 per sequence (the parameters, at ``reset``), 0 per step; the trial stack
   (``Stack1997``): 0 per step;
-* ``fit``: one read per ``check_every`` updates (and at the end); ``fit_online``: one read per
+* ``fit``: one read per ``check_every`` updates (and at the end); online (``update="step"``,
+  ``fit_online``): one read per
   sequence, plus one per ``check_every`` updates within it;
 * ``fit`` on a batch of trials (``TrialBatch``): 1 per update (the guard, every trial's loss,
   norm and weight sum), 2 with ``clip`` (the trials' norms); the BPTT experiments' loop over it
@@ -121,7 +122,9 @@ def test_fit_online_reads_per_sequence_not_per_step(update, check_every):
             fit_online(model, _data(T), optim.SGD(model.params, lr=0.1), sequences=3,
                        update=update, check_every=check_every)
         counts.append(seen.total)
-    if check_every is None or update == "sequence":
+    if update == "sequence":                                  # one update per sequence: fit's
+        assert counts == [1, 1], counts                       # reads (every check_every, the end)
+    elif check_every is None:
         assert counts == [3, 3], counts                       # one read per sequence
     else:                                                     # and one per 7 updates within it
         assert counts == [3 * (1 + 10 // 7), 3 * (1 + 20 // 7)], counts

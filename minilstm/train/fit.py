@@ -1,5 +1,7 @@
-r"""The fit loops: mini-batch BPTT (:func:`fit`) and online learning with the 1997 truncated rule
-(:func:`fit_online`), with one divergence guard, one progress display and one :class:`History`.
+r"""The fit loop, :func:`fit`: mini-batch (BPTT or the 1997 truncated gradient, one update per
+batch) or online (the 1997 rule, one update per time step: ``update="step"``, which
+:func:`fit_online` names), with one divergence guard, one progress display and one
+:class:`History`.
 
 :func:`fit` trains one model or a batch of trials alike. It asks of what it trains a small
 protocol, which :class:`~minilstm.train.trials.TrialBatch` (K nets packed in one) and
@@ -218,8 +220,8 @@ def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, e
 def _batch(model, data, i, lengths_ok=True):
     """``data(i)`` as ``(x, target, mask, lengths)`` on the model's backend (host arrays moved
     explicitly; ``lengths`` None unless a fourth item gave it). Host arrays are checked here,
-    where it costs no device read: NaN or inf in ``x``, the loss's target values. ``model``: a
-    SequenceModel or what :func:`fit` trains (the protocol)."""
+    where it costs no device read: NaN or inf in ``x``, the loss's target values. ``model``: what
+    :func:`fit` trains (the protocol)."""
     xp = model.xp
     batch = data(i)
     sizes = (3, 4) if lengths_ok else (3,)
@@ -231,25 +233,16 @@ def _batch(model, data, i, lengths_ok=True):
     if isinstance(x, np.ndarray):
         check_finite("x", x)
     if isinstance(target, np.ndarray) and (mask is None or isinstance(mask, np.ndarray)):
-        if hasattr(model, "check_target"):          # what fit trains
-            model.check_target(target, mask)
-        else:                                        # fit_online's SequenceModel
-            check_target(model.loss_name, target, model.readout.n_out, mask)
+        model.check_target(target, mask)
     return (*(None if a is None else xp.asarray(a) for a in (x, target, mask)), lengths)
 
 
-def _norm(grads, clip):
-    """The global gradient norm before clipping (0-d float64, on the device); clips in place."""
-    return clip_grad_norm(grads, clip, as_array=True) if clip is not None else global_norm(grads)
-
-
-def _guard(model, optimizer, check_every):
-    """The guard of ``model`` (a SequenceModel, wrapped in :class:`OneModel`, or a trainee);
-    ``check_every`` None: 1 for trials that share products, else :func:`default_check_every`."""
-    trainee = model if hasattr(model, "weight_sum") else OneModel(model)
+def _guard(trainee, optimizer, check_every):
+    """The guard of what :func:`fit` trains; ``check_every`` None: 1 for trials that share
+    products, else :func:`default_check_every`."""
     if check_every is None:
         shared = trainee.n_trials is not None and getattr(trainee, "shares_products", True)
-        check_every = 1 if shared else default_check_every(model.xp)
+        check_every = 1 if shared else default_check_every(trainee.xp)
     return DivergenceGuard(trainee, optimizer, check_every)
 
 
@@ -297,13 +290,32 @@ def _shown(loss):
 
 def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=100, stop=None,
         progress=False, desc="training", check_every=None, carry_state=False, frozen=(),
-        gradient="full", before_update=None, after_update=None):
-    r"""Train ``model`` for ``steps`` updates by BPTT: one :class:`~minilstm.nn.model.SequenceModel`,
-    or a batch of K trials (:class:`~minilstm.train.trials.TrialBatch`), through the same loop.
+        gradient=None, update="batch", before_update=None, after_update=None):
+    r"""Train ``model`` on ``steps`` batches of ``data``: one :class:`~minilstm.nn.model.SequenceModel`,
+    or a batch of K trials (:class:`~minilstm.train.trials.TrialBatch`), through the same loop;
+    one update per batch (``update="batch"``: BPTT, or the 1997 truncated gradient of the whole
+    sequence) or one per time step (``update="step"``: online, the 1997 rule).
 
-    Each update: ``data(step)``; the loss and its gradient; the ``frozen`` gradients set to 0;
-    the norm, clipped at ``clip``; ``before_update``; the optimizer's step; the divergence guard;
-    ``evaluate``/``stop`` when due; ``after_update``.
+    Each update of ``update="batch"``: ``data(step)``; the loss and its gradient; the ``frozen``
+    gradients set to 0; the norm, clipped at ``clip``; ``before_update``; the optimizer's step;
+    the divergence guard; ``evaluate``/``stop`` when due; ``after_update``.
+
+    ``update="step"`` (one SequenceModel whose core is an LSTM; :func:`fit_online` names this
+    setting): ``data(n)`` is sequence batch n; activations and the rule's partials are reset at
+    its start (Hochreiter & Schmidhuber 1997); at each step t, with the readout
+    :math:`a(t) = W_y\,y(t) + b_y`,
+
+    .. math::
+
+        E(t),\ \frac{\partial E(t)}{\partial a(t)} \text{ from the model's loss at step t alone},
+        \qquad \frac{\partial E(t)}{\partial y(t)} = \frac{\partial E(t)}{\partial a(t)}\,W_y,
+        \qquad \Delta_t w \text{ from the rule},
+
+    the rule being :class:`~minilstm.rtrl1997.TruncatedRTRL`'s; the optimizer takes :math:`\Delta_t w` at once (clipped, ``frozen`` kept); the partials
+    carry on under the new weights, as in RTRL. ``steps``, ``eval_every`` and the history count
+    sequences: ``History.loss`` holds each sequence's :math:`\sum_t E(t)`, ``grad_norm`` the
+    largest norm of its updates. The guard is read every ``check_every`` updates and at the end of
+    every sequence, and a divergence names the update, the sequence and the step.
 
     Parameters
     ----------
@@ -330,7 +342,10 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
         gradients are set to 0 before the norm, so they neither move nor count in the clip (with
         SGD, momentum or Adam started from zero state a zero gradient leaves a weight unchanged).
     gradient : ``"full"`` (BPTT, the model's backward) or ``"truncated"``, the 1997 truncated
-        gradient of an LSTM core with the readout's exact gradient (:func:`truncated_gradient`).
+        gradient of an LSTM core with the readout's exact gradient (:func:`truncated_gradient`);
+        None: ``"full"``, or ``"truncated"`` with ``update="step"`` (the only gradient it takes).
+    update : ``"batch"`` (one update per ``data`` batch) or ``"step"`` (one per time step: see
+        above; not with ``carry_state``, ``before_update`` or a batch of trials).
     before_update : optional ``before_update(step, a_out)``, called after the gradient and before
         the optimizer's step with the outputs' pre-activations ``a_out`` of that step's forward
         pass (a device array): to judge the outputs the update trained on, to set the optimizer's
@@ -349,13 +364,27 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     update), and the update is recorded in its ``diverged_at`` (:mod:`minilstm.train.guard`).
 
     Device reads: none inside an update; one per read of the guard (every ``check_every``
-    updates, at each evaluation and at the end); for a TrialBatch one per update, and one more per
+    updates, at each evaluation, at the end, and with ``update="step"`` at the end of every
+    sequence); for a TrialBatch one per update, and one more per
     update with ``clip`` (the K norms); plus what the trainee's ``update`` and the callbacks read.
     """
     _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
                     progress, check_every)
+    check_choice("update", update, ("batch", "step"))
+    online = update == "step"
+    gradient = gradient if gradient is not None else ("truncated" if online else "full")
     trainee = _trainee(model)
     _check_fit_extras(trainee, carry_state, frozen, gradient, before_update, after_update)
+    if online:
+        _check_online(trainee, gradient, carry_state, before_update)
+    core = getattr(getattr(trainee, "model", None), "core", None)
+    if gradient == "truncated" and not isinstance(core, LSTM):
+        raise TypeError(f"model.core must be an LSTM (any preset) for the 1997 rule "
+                        f"(gradient='truncated'), got {type(core).__name__}; train other layers "
+                        "with gradient='full'")
+    if online:
+        return _fit_online(model, trainee, data, optimizer, steps, clip, evaluate, eval_every,
+                           stop, progress, desc, check_every, frozen, after_update)
     backward_with = _GRADIENTS[gradient]
     trials = trainee.n_trials is not None
     history = History()
@@ -408,103 +437,46 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     return history
 
 
-# ---- online, the 1997 truncated rule -----------------------------------------------------------
-def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, evaluate=None,
-               eval_every=100, stop=None, progress=False, desc="online training", check_every=None):
-    r"""Train ``model`` online with the 1997 truncated gradient, for ``sequences`` sequence batches.
+def _check_online(trainee, gradient, carry_state, before_update):
+    """What ``update="step"`` cannot take, named."""
+    if trainee.n_trials is not None:
+        raise TypeError("update='step' trains one SequenceModel; K trials of the 1997 online rule "
+                        "run on minilstm.train.online1997.Stack1997 (experiments/online.py)")
+    if gradient != "truncated":
+        raise ValueError(f"update='step' takes gradient='truncated' (the 1997 rule: BPTT cannot "
+                         f"update inside a sequence), got gradient={gradient!r}")
+    if carry_state is not False:
+        raise ValueError("carry_state must be False with update='step': the 1997 rule resets the "
+                         "activations at the start of every sequence")
+    if before_update is not None:
+        raise ValueError("before_update is called once per update of update='batch'; with "
+                         "update='step' use evaluate or after_update (once per sequence)")
 
-    ``model`` : a :class:`~minilstm.nn.model.SequenceModel` whose core is an
-    :class:`~minilstm.nn.lstm.LSTM` (any preset); the core's gradient is the truncated one of
-    :class:`~minilstm.rtrl1997.TruncatedRTRL`, carried forward in time, the readout's is exact.
-    Activations and partials are reset at the start of every sequence (Hochreiter & Schmidhuber
-    1997). At step t of a sequence, with the readout :math:`a(t) = W_y\,y(t) + b_y`:
 
-    .. math::
-
-        E(t),\ \frac{\partial E(t)}{\partial a(t)} \text{ from the model's loss at step t alone},
-        \qquad \frac{\partial E(t)}{\partial y(t)} = \frac{\partial E(t)}{\partial a(t)}\,W_y,
-        \qquad \Delta_t w \text{ from the rule}.
-
-    ``update="step"``: the optimizer takes :math:`\Delta_t w` after **every step** (the paper's
-    online learning; the partials carry on under the new weights, as in RTRL). ``"sequence"``: the
-    steps' :math:`\Delta_t w` are summed with the weights fixed and applied once per sequence
-    (:func:`~minilstm.rtrl1997.sequence_gradient` plus the readout's gradient). Both are
-    gradient descent on :math:`E = \sum_t E(t)` of the truncated network; the 1997 paper used
-    ``"step"`` with :class:`~minilstm.optim.SGD`.
-
-    Parameters
-    ----------
-    data : callable ``data(n) -> (x, target, mask)`` for sequence batch n: ``x (T, B, I)``,
-        ``target (T, B, K)``, ``mask (T, B)`` bool or None (host arrays are checked and moved to
-        the backend, as in :func:`fit`).
-    optimizer, clip, evaluate, eval_every, stop, progress, desc : as in :func:`fit`, with
-        ``eval_every`` and the counts of ``metrics`` and ``stopped_at`` in sequences; ``clip``
-        applies to each update.
-    check_every : updates between reads of the divergence guard within a sequence (None: 1 on
-        NumPy, 100 on a GPU); the guard is also read at the end of every sequence.
-
-    Returns a :class:`History` with one entry per sequence (see there). Raises
-    :class:`TrainingDiverged` whose ``step`` is the update (0-based count of optimizer steps) and
-    whose message names the sequence and the time step; the model and the optimizer keep their
-    state from the last check before that update (with ``check_every=1``: from right before it).
-
-    Device reads: none per time step; one per read of the guard.
-    """
-    check_choice("update", update, ("step", "sequence"))
-    _check_fit_args(model, data, optimizer, "sequences", sequences, clip, evaluate, eval_every,
-                    stop, progress, check_every)
-    if not isinstance(getattr(model, "core", None), LSTM):
-        raise TypeError(f"model.core must be an LSTM (any preset) for the 1997 rule, got "
-                        f"{type(getattr(model, 'core', None)).__name__}; train other layers with fit")
+def _fit_online(model, trainee, data, optimizer, sequences, clip, evaluate, eval_every, stop,
+                progress, desc, check_every, frozen, after_update):
+    """The loop of ``fit(..., update="step")`` over ``sequences`` sequence batches."""
     rule = TruncatedRTRL(model.core)
     history = History()
     bar = Progress(sequences, desc, "sequences", enabled=progress)
-    guard = _guard(model, optimizer, check_every)
+    guard = _guard(trainee, optimizer, check_every)
     seq = {"loss": 0.0, "norm": 0.0}                 # the current sequence, as read so far
 
     def fail(label, what):
         u, n, t = label
-        where = f"step {t}" if t is not None else f"end of sequence {n}"
-        where = f"sequence {n}, step {t}" if t is not None else where
-        return _diverged(bar, history, u, f"update {u} ({where})", what)
+        return _diverged(bar, history, u, f"update {u} (sequence {n}, step {t})", what)
 
     def settle():
         for _, loss, norm in guard.read(fail):
             seq["loss"] += loss
             seq["norm"] = max(seq["norm"], norm)
 
-    n_updates = 0
     try:
         for n in range(sequences):
-            x, target, mask, _ = _batch(model, data, n, lengths_ok=False)
-            total, seq_loss = None, None
+            x, target, mask, _ = _batch(trainee, data, n, lengths_ok=False)
             with deferred_value_checks():
-                rule.reset(x.shape[1])
-                for t in range(x.shape[0]):
-                    a_t, cache = model.readout.forward(rule.forward(x[t]))      # (B, K)
-                    loss, da_t = model._loss(a_t, target[t], None if mask is None else mask[t],
-                                             as_array=True)
-                    dy_t, g_readout = model.readout.backward(da_t, cache)      # dy_t (B, H)
-                    grads = {f"core.{k}": v for k, v in rule.gradient(dy_t).items()}
-                    grads.update({f"readout.{k}": v for k, v in g_readout.items()})
-                    if update == "step":
-                        norm = _norm(grads, clip)
-                        optimizer.step(grads)
-                        guard.mark((n_updates, n, t), loss, norm, grads)
-                        n_updates += 1
-                        if guard.due:
-                            settle()
-                    elif total is None:
-                        total, seq_loss = grads, loss
-                    else:
-                        for k, g in grads.items():
-                            total[k] += g
-                        seq_loss = seq_loss + loss
-                if update == "sequence":
-                    norm = _norm(total, clip)
-                    optimizer.step(total)
-                    guard.mark((n_updates, n, None), seq_loss, norm, total)
-                    n_updates += 1
+                _online_sequence(model, rule, x, target, mask, n, optimizer, trainee, guard,
+                                 clip, frozen, settle)
             settle()
             history.loss.append(seq["loss"])
             history.grad_norm.append(seq["norm"])
@@ -514,6 +486,51 @@ def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, e
             if evaluate is not None and (count % eval_every == 0 or count == sequences) \
                     and _evaluate(model, history, count, evaluate, stop):
                 break
+            if after_update is not None and after_update(count, history):
+                break
     finally:
         bar.close()
     return history
+
+
+# ---- online, the 1997 truncated rule: one update per time step ---------------------------------
+def _online_sequence(model, rule, x, target, mask, n, optimizer, trainee, guard, clip, frozen,
+                     settle):
+    r"""One sequence batch of ``fit(..., update="step")``: at every step t the readout's exact
+    gradient and the core's truncated one (``rule``, carried forward in time), then the
+    optimizer's step; the guard marks each update ``(update, sequence n, step t)``."""
+    rule.reset(x.shape[1])
+    for t in range(x.shape[0]):
+        a_t, cache = model.readout.forward(rule.forward(x[t]))              # (B, K)
+        loss, da_t = model._loss(a_t, target[t], None if mask is None else mask[t],
+                                 as_array=True)
+        dy_t, g_readout = model.readout.backward(da_t, cache)              # dy_t (B, H)
+        grads = {f"core.{k}": v for k, v in rule.gradient(dy_t).items()}
+        grads.update({f"readout.{k}": v for k, v in g_readout.items()})
+        for name in frozen:
+            grads[name][...] = 0.0
+        norm = trainee.clip_grad_norm(grads, clip)
+        label = (trainee.updates, n, t)
+        trainee.update(optimizer, grads)
+        guard.mark(label, loss, norm, grads)
+        if guard.due:
+            settle()
+
+
+def fit_online(model, data, optimizer, *, sequences, update="step", clip=None, evaluate=None,
+               eval_every=100, stop=None, progress=False, desc="online training", check_every=None):
+    r"""The 1997 paper's setting of :func:`fit`: ``model`` (a SequenceModel with an LSTM core)
+    trained with the truncated gradient, for ``sequences`` sequence batches.
+
+    ``update="step"`` is ``fit(model, data, optimizer, steps=sequences, update="step")``: the
+    optimizer takes :math:`\Delta_t w` after every time step (online, as in 1997).
+    ``update="sequence"`` is ``fit(..., steps=sequences, gradient="truncated")``: the steps'
+    :math:`\Delta_t w` summed with the weights fixed, one update per sequence. The other
+    arguments are :func:`fit`'s; ``eval_every`` and the counts of the history are in sequences.
+    """
+    check_choice("update", update, ("step", "sequence"))
+    check_int("sequences", sequences)
+    return fit(model, data, optimizer, steps=sequences, clip=clip, evaluate=evaluate,
+               eval_every=eval_every, stop=stop, progress=progress, desc=desc,
+               check_every=check_every, gradient="truncated",
+               update="step" if update == "step" else "batch")
