@@ -7,11 +7,11 @@ batch (BPTT or the 1997 truncated gradient) or per time step (the 1997 online ru
 1997 nets on an array axis for the online rule (:class:`Stack1997`); ``guard`` finds NaN and inf
 on the device; ``progress`` shows a bar or a line with rate and ETA.
 """
-from .fit import History, TrainingDiverged, fit, fit_online
+from .fit import History, OneModel, TrainingDiverged, fit, fit_online
 from .guard import DivergenceGuard
-from .online1997 import Stack1997
+from .online1997 import Stack1997, StackBPTT
 from .progress import Progress
 from .trials import TrialBatch
 
 __all__ = ["fit", "fit_online", "History", "TrainingDiverged", "Progress", "TrialBatch",
-           "Stack1997", "DivergenceGuard"]
+           "Stack1997", "StackBPTT", "OneModel", "DivergenceGuard"]

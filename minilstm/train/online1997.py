@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..functional import activation, sigmoid
-from ..nn.lstm import LSTM
+from ..nn.lstm import LSTM, to_blocks, to_cells
 from ..validate import check_choice, check_int, check_number
 
 __all__ = ["Stack1997", "StackBPTT"]
@@ -240,10 +240,10 @@ class Stack1997:
                 a *= keep
 
     def _cells(self, a):
-        return a if self.S == 1 else self.xp.repeat(a, self.S, axis=-1)
+        return to_cells(a, self.S)
 
     def _blocks(self, a):
-        return a if self.S == 1 else a.reshape(a.shape[:-1] + (self.nb, self.S)).sum(axis=-1)
+        return to_blocks(a, self.S)
 
     def _forward(self, x_t):
         """The forward step shared by :meth:`step` and :meth:`outputs`: v(t), the units, y(t)."""
