@@ -20,6 +20,7 @@ from minilstm.nn.rnn import RNN
 from minilstm.nn.slstm import SLSTM
 from minilstm.tasks import TASKS
 from minilstm.nn.model import LOSSES
+from minilstm.experiments.nets import InputToOutput
 from minilstm.train import DivergenceGuard, fit
 from minilstm.train.trials import TrialBatch
 
@@ -89,6 +90,8 @@ def _cores(seed, xp):
         "gru": lambda: GRU(2, 3, seed=seed, backend=xp),
         "slstm": lambda: SLSTM(2, 3, seed=seed, backend=xp),
         "w_r_b_cell_of_this_file": lambda: _GatedLeak(2, 3, seed=seed, backend=xp),
+        "input_to_output_wrapper": lambda: InputToOutput(      # [y, x], one weight group held at 0
+            lstm_1997(2, 2, 2, cell_bias=True, seed=seed, backend=xp), drop=("R_o",)),
     }
 
 

@@ -62,9 +62,18 @@ class InputToOutput:
         """The inner layer's configuration plus ``input_to_output`` and ``drop``."""
         return {**self.inner.config, "input_to_output": True, "drop": list(self.drop)}
 
-    def widened(self, inner):
-        """The same wrapper around another layer (e.g. a wide one for many trials)."""
-        return InputToOutput(inner, self.drop)
+    def axis_kinds(self) -> dict:
+        """The inner layer's axis kinds of ``params`` (for :class:`~minilstm.train.trials.TrialBatch`)."""
+        kinds = self.inner.axis_kinds()
+        return {name: kinds[name] for name in self.params}
+
+    def axis_sizes(self) -> dict:
+        """The inner layer's axis sizes, and ``"y"``, the output ``[y, x]``: ``(H, I)``."""
+        return {**self.inner.axis_sizes(), "y": (self.inner.n_hidden, self.inner.n_in)}
+
+    def widen(self, K: int):
+        """The same wrapper around the inner layer K times as wide (zero-initialised)."""
+        return InputToOutput(self.inner.widen(K), self.drop)
 
     def forward(self, x, state=None):
         """``x (T, B, I)`` → ``[y, x] (T, B, H + I)`` and the inner layer's cache."""

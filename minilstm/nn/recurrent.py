@@ -302,7 +302,8 @@ class Recurrent:
     def axis_sizes(self) -> dict:
         """``{axis kind: (n, ...)}``: one trial's width of each axis kind of :meth:`axis_kinds`,
         in segments. In the K times wider layer a segment of n becomes K·n long and trial k owns
-        its entries ``k·n .. k·n + n − 1``. Default: ``{'in': (I,), 'cell': (H,)}``."""
+        its entries ``k·n .. k·n + n − 1``. Default: ``{'in': (I,), 'cell': (H,)}``; the output
+        y (the readout's input) is the cells unless a ``'y'`` entry says otherwise."""
         return {"in": (self.n_in,), "cell": (self.n_hidden,)}
 
     def widen(self, K: int):

@@ -33,11 +33,13 @@ What "the same layout" means for each layer class (the index maps in :func:`axis
 * trial k owns indices ``k·n .. k·n + n − 1`` of every ``in/cell/block/out`` axis and the
   corresponding pieces of ``u``.
 
-Any :class:`~minilstm.nn.lstm.LSTM` (every preset, 1997 wiring, peepholes, CIFG, FGR),
-:class:`~minilstm.nn.rnn.RNN` and :class:`~minilstm.nn.gru.GRU` can be packed; the layers themselves
-are used unchanged. So can a wrapper that holds one of them as ``inner`` and trains a subset of
-its parameters (:class:`minilstm.experiments.nets.InputToOutput`: with ``skip_input`` its output
-is ``[y, x]``, and the readout's input axis is trial k's cells, then its inputs).
+Every recurrent layer can be packed: the layer says how (its ``axis_kinds``, ``axis_sizes`` and
+``widen``; :class:`~minilstm.nn.recurrent.Recurrent`'s defaults serve any cell whose parameters
+are ``W_* (H, I)``, ``R_* (H, H)``, ``b_* (H,)``, the :class:`~minilstm.nn.lstm.LSTM` defines
+its own), and the layers themselves are used unchanged. So can any object with the same three
+methods, e.g. a wrapper that holds a layer and trains a subset of its parameters
+(:class:`minilstm.experiments.nets.InputToOutput`: its output is ``[y, x]``, so its
+``axis_sizes`` gives ``"y"``, the readout's input axis, as trial k's cells, then its inputs).
 
 Data: each trial has its own data (its own random stream). ``pack`` concatenates the trials'
 inputs along the feature axis, padding shorter sequences with zeros at the end; since a step's
@@ -113,43 +115,34 @@ def select(mask, a):
 def axis_kinds(core) -> dict:
     """``{param name: (axis kind, ...)}`` for a recurrent layer (see the module docstring): the
     layer's own :meth:`~minilstm.nn.recurrent.Recurrent.axis_kinds`."""
-    if hasattr(core, "inner"):                              # a wrapper: its layer's, for its params
-        kinds = axis_kinds(core.inner)
-        return {name: kinds[name] for name in core.params}
-    if not hasattr(core, "axis_kinds"):
-        raise TypeError(f"cannot pack trials of a {type(core).__name__}: it has no axis_kinds "
-                        "(a minilstm.nn.recurrent.Recurrent layer has)")
+    _check_packable(core)
     return core.axis_kinds()
 
 
 def widen_core(core, K: int):
-    """A zero-initialised layer of ``core``'s class and configuration, K times as wide."""
-    if hasattr(core, "inner"):                              # a wrapper around a wide layer
-        return core.widened(widen_core(core.inner, K))
-    if not hasattr(core, "widen"):
-        raise TypeError(f"cannot pack trials of a {type(core).__name__}: it has no widen "
-                        "(a minilstm.nn.recurrent.Recurrent layer has)")
+    """A zero-initialised layer of ``core``'s class and configuration, K times as wide: the
+    layer's own :meth:`~minilstm.nn.recurrent.Recurrent.widen`."""
+    _check_packable(core)
     return core.widen(K)
 
 
-def _sizes(core):
-    """``{axis kind: (n, ...)}`` of the layer (inside a wrapper)."""
-    return getattr(core, "inner", core).axis_sizes()
+def _check_packable(core):
+    missing = [m for m in ("axis_kinds", "axis_sizes", "widen") if not hasattr(core, m)]
+    if missing:
+        raise TypeError(f"cannot pack trials of a {type(core).__name__}: it has no "
+                        f"{', '.join(missing)} (a minilstm.nn.recurrent.Recurrent layer has them)")
 
 
 def _index(kind, k, K, core, n_out):
     """Host index array of trial k along an axis of ``kind`` in the wide layer: in each segment
-    of n (K·n wide) the entries ``k·n .. k·n + n − 1``."""
-    inner = getattr(core, "inner", core)
+    of n (K·n wide) the entries ``k·n .. k·n + n − 1``. ``"y"``, the readout's input, is the
+    layer's output: its cells unless the layer's ``axis_sizes`` says otherwise."""
     if kind == "out":
         return k * n_out + np.arange(n_out)
-    if kind == "y":                                         # the readout's input: the core's output
-        widths = ((inner.n_hidden, inner.n_in) if getattr(core, "skip_input", False)   # [y | x]
-                  else (inner.n_hidden,))
-    else:
-        widths = _sizes(core).get(kind)
-        if widths is None:
-            raise ValueError(f"unknown axis kind {kind!r}")
+    sizes = core.axis_sizes()
+    widths = sizes.get("y", sizes["cell"]) if kind == "y" else sizes.get(kind)
+    if widths is None:
+        raise ValueError(f"unknown axis kind {kind!r}")
     parts, start = [], 0
     for n in widths:
         parts.append(start + k * n + np.arange(n))
