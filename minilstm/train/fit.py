@@ -253,14 +253,21 @@ def _diverged(bar, history, update, where, what):
                             "rate or clip)", update, history)
 
 
-def _evaluate(model, history, count, evaluate, stop) -> bool:
-    """Record ``evaluate(model)`` at ``count``; True if ``stop`` ends training."""
-    metrics = evaluate(model)
-    history.record(count, metrics)
-    if stop is not None and stop(metrics):
-        history.stopped_at = count
-        return True
-    return False
+def _due(evaluate, eval_every, count, last) -> bool:
+    """Whether ``evaluate`` runs after update (or sequence) ``count`` of ``last``."""
+    return evaluate is not None and (count % eval_every == 0 or count == last)
+
+
+def _ends(model, history, count, evaluating, evaluate, stop, after_update) -> bool:
+    """After update (or sequence) ``count``: record ``evaluate(model)`` if ``evaluating``, then
+    call ``after_update``; True if ``stop`` or ``after_update`` ends training."""
+    if evaluating:
+        metrics = evaluate(model)
+        history.record(count, metrics)
+        if stop is not None and stop(metrics):
+            history.stopped_at = count
+            return True
+    return after_update is not None and bool(after_update(count, history))
 
 
 # ---- mini-batch BPTT ---------------------------------------------------------------------------
@@ -425,12 +432,10 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
             trainee.update(optimizer, grads)
             guard.mark(label, loss, norm, grads)
             count = step + 1
-            evaluating = evaluate is not None and (count % eval_every == 0 or count == steps)
+            evaluating = _due(evaluate, eval_every, count, steps)
             if guard.due or evaluating or count == steps:
                 settle()
-            if evaluating and _evaluate(model, history, count, evaluate, stop):
-                break
-            if after_update is not None and after_update(count, history):
+            if _ends(model, history, count, evaluating, evaluate, stop, after_update):
                 break
     finally:
         bar.close()
@@ -483,10 +488,8 @@ def _fit_online(model, trainee, data, optimizer, sequences, clip, evaluate, eval
             seq.update(loss=0.0, norm=0.0)
             bar.update_to(n + 1, f"loss {history.loss[-1]:.4g}")
             count = n + 1
-            if evaluate is not None and (count % eval_every == 0 or count == sequences) \
-                    and _evaluate(model, history, count, evaluate, stop):
-                break
-            if after_update is not None and after_update(count, history):
+            if _ends(model, history, count, _due(evaluate, eval_every, count, sequences),
+                     evaluate, stop, after_update):
                 break
     finally:
         bar.close()
