@@ -7,6 +7,7 @@ from minilstm.gradcheck import gradcheck
 from minilstm.nn.gru import GRU
 
 from bad_backward import assert_backward_refuses_bad_input
+from layer_values import clear_random_values
 
 NAMES = ("W_r", "W_u", "W_h", "R_r", "R_u", "R_h", "b_r", "b_u", "b_h")
 
@@ -14,12 +15,7 @@ NAMES = ("W_r", "W_u", "W_h", "R_r", "R_u", "R_h", "b_r", "b_u", "b_h")
 def _random_layer(xp, n_in=3, n_hidden=4, seed=1, dtype="float64", scale=0.5):
     """Every parameter of every gate random and clearly non-zero: N(0, scale²), |θ| ≥ 0.05."""
     layer = GRU(n_in, n_hidden, seed=seed, dtype=dtype, backend=backend.backend_name(xp))
-    rng = np.random.default_rng(seed + 100)
-    values = {}
-    for k, p in layer.params.items():
-        v = scale * rng.standard_normal(p.shape)
-        values[k] = np.where(np.abs(v) < 0.05, 0.05 * np.sign(v + 1e-12), v)
-    return layer.set_params(values)
+    return clear_random_values(layer, seed, scale)
 
 
 def _sigma(a):

@@ -10,6 +10,7 @@ from minilstm.nn.slstm import SLSTM
 
 from bad_backward import assert_backward_refuses_bad_input, assert_forward_refuses_bad_input
 from test_transfers import _layer_counts
+from layer_values import clear_random_values
 
 NAMES = tuple(f"{k}_{v}" for k in "WRb" for v in "zifo")
 STATES = ("y", "c", "n", "m")
@@ -19,12 +20,7 @@ FORGETS = ("sigmoid", "exp")
 def _random_layer(xp, n_in=3, n_hidden=4, seed=1, dtype="float64", scale=0.5, forget="sigmoid"):
     """Every parameter of every gate random and clearly non-zero: N(0, scale²), |θ| ≥ 0.05."""
     layer = SLSTM(n_in, n_hidden, forget=forget, seed=seed, dtype=dtype, backend=backend.backend_name(xp))
-    rng = np.random.default_rng(seed + 100)
-    values = {}
-    for k, p in layer.params.items():
-        v = scale * rng.standard_normal(p.shape)
-        values[k] = np.where(np.abs(v) < 0.05, 0.05 * np.sign(v + 1e-12), v)
-    return layer.set_params(values)
+    return clear_random_values(layer, seed, scale)
 
 
 def _random_state(rng, B, H):
