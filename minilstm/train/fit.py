@@ -22,7 +22,7 @@ itself):
 * a batch only: ``active`` (host bool ``(K,)``), ``restore_trial``, ``mark_diverged``, and
   ``shares_products`` (default True: the guard is then read after every update).
 
-Divergence guard (both loops, :mod:`minilstm.train.guard`): the loss, the gradient norm and the weights
+Divergence guard (:mod:`minilstm.train.guard`): the loss, the gradient norm and the weights
 of every update are checked on the device. One model: the verdict is read every ``check_every``
 updates (every update on NumPy by default, where a read costs nothing; every 100 on a GPU, where
 each read makes the host wait). NaN or inf stops training with :class:`TrainingDiverged`, which
@@ -76,11 +76,11 @@ class History:
 
     :func:`fit`: ``loss[k]`` is the training loss at update ``k`` and ``grad_norm[k]`` its global
     gradient norm (before clipping); for a batch of K trials both are host arrays ``(K,)``, one
-    value per trial. :func:`fit_online`: ``loss[n]`` is the loss of sequence ``n``
+    value per trial. ``update="step"`` (:func:`fit_online`): ``loss[n]`` is the loss of sequence ``n``
     (the sum over its steps of E(t), each under the weights of that step) and ``grad_norm[n]`` the
     largest norm among its updates. ``metrics[name]`` is a list of ``(count, value)`` pairs
-    recorded by the evaluation callback (count: updates for :func:`fit`, sequences for
-    :func:`fit_online`); ``stopped_at`` is the count after which ``stop`` said the task was
+    recorded by the evaluation callback (count: updates, or sequences with ``update="step"``);
+    ``stopped_at`` is the count after which ``stop`` said the task was
     solved (None if it never did).
     """
     loss: list = field(default_factory=list)
@@ -191,9 +191,9 @@ def _trainee(model):
 
 
 # ---- the arguments, checked where they enter ---------------------------------------------------
-def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, eval_every, stop,
-                    progress, check_every):
-    """Refuse what :func:`fit` and :func:`fit_online` cannot train with, naming the argument."""
+def _check_fit_args(model, data, optimizer, steps, clip, evaluate, eval_every, stop, progress,
+                    check_every):
+    """Refuse what :func:`fit` cannot train with, naming the argument."""
     missing = [a for a in ("params", "loss", "backward", "xp") if not hasattr(model, a)]
     if missing:
         raise TypeError(f"model must be a minilstm SequenceModel (with params, loss, backward, xp), "
@@ -207,7 +207,7 @@ def _check_fit_args(model, data, optimizer, count_name, count, clip, evaluate, e
         raise ValueError("optimizer must be built on model.params (the same arrays), e.g. "
                          "optim.Adam(model.params, lr=0.01); it updates other arrays, so the model "
                          "would not learn")
-    check_int(count_name, count)
+    check_int("steps", steps)
     check_number("clip", clip, above=0, none_ok=True)
     check_callable("evaluate", evaluate, "evaluate(model) -> dict", none_ok=True)
     check_int("eval_every", eval_every)
@@ -275,7 +275,7 @@ _GRADIENTS = {"full": None, "truncated": truncated_gradient}
 
 
 def _check_fit_extras(trainee, carry_state, frozen, gradient, before_update, after_update):
-    """The arguments of :func:`fit` beyond those it shares with :func:`fit_online`."""
+    """The arguments of :func:`fit` that are checked against what it trains (``trainee``)."""
     if not isinstance(carry_state, bool):
         check_int("carry_state", carry_state)
     if isinstance(frozen, str) or not all(isinstance(n, str) for n in frozen):
@@ -375,7 +375,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     sequence); for a TrialBatch one per update, and one more per
     update with ``clip`` (the K norms); plus what the trainee's ``update`` and the callbacks read.
     """
-    _check_fit_args(model, data, optimizer, "steps", steps, clip, evaluate, eval_every, stop,
+    _check_fit_args(model, data, optimizer, steps, clip, evaluate, eval_every, stop,
                     progress, check_every)
     check_choice("update", update, ("batch", "step"))
     online = update == "step"
