@@ -242,6 +242,22 @@ def test_fit_online_is_fits_online_update_and_keeps_frozen_weights():
     assert not np.array_equal(c.params["core.W_z"], before["core.W_z"])
 
 
+def test_fit_takes_a_gradient_function_given_the_forward_pass():
+    """gradient=f: fit calls f(model, da_out, cache) once per update and steps with what it
+    returns; with f = truncated_gradient that is gradient='truncated'."""
+    from minilstm.train.fit import truncated_gradient
+    calls = []
+    def counted(model, da, cache):
+        calls.append(len(cache))
+        return truncated_gradient(model, da, cache)
+    a, b = _lstm_model(seed=6), _lstm_model(seed=6)
+    fit(a, _sequences(6), SGD(a.params, lr=0.1), steps=3, gradient=counted)
+    fit(b, _sequences(6), SGD(b.params, lr=0.1), steps=3, gradient="truncated")
+    assert calls == [2, 2, 2]                        # (core cache, readout cache), each update
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+
+
 def test_fit_online_refuses_an_unknown_update_and_a_core_without_the_rule():
     model = _lstm_model()
     with pytest.raises(ValueError, match="update must be one of 'step', 'sequence'"):

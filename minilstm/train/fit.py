@@ -284,7 +284,8 @@ def _check_fit_extras(trainee, carry_state, frozen, gradient, before_update, aft
     if unknown:
         raise ValueError(f"frozen names {unknown} that are not parameters of the model; its "
                          f"parameters are {sorted(trainee.params)}")
-    check_choice("gradient", gradient, tuple(_GRADIENTS))
+    if not callable(gradient):
+        check_choice("gradient", gradient, tuple(_GRADIENTS))
     check_callable("before_update", before_update, "before_update(step, a_out)", none_ok=True)
     check_callable("after_update", after_update, "after_update(count, history) -> bool",
                    none_ok=True)
@@ -351,6 +352,9 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     gradient : ``"full"`` (BPTT, the model's backward) or ``"truncated"``, the 1997 truncated
         gradient of an LSTM core with the readout's exact gradient (:func:`truncated_gradient`);
         None: ``"full"``, or ``"truncated"`` with ``update="step"`` (the only gradient it takes).
+        Or a function ``gradient(model, da_out, cache) -> grads`` (keyed as ``model.params``)
+        of the SequenceModel (a TrialBatch's wide one), given its forward pass: e.g. one that
+        also compares the truncated gradient with BPTT's (chapter 5).
     update : ``"batch"`` (one update per ``data`` batch) or ``"step"`` (one per time step: see
         above; not with ``carry_state``, ``before_update`` or a batch of trials).
     before_update : optional ``before_update(step, a_out)``, called after the gradient and before
@@ -392,7 +396,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     if online:
         return _fit_online(model, trainee, data, optimizer, steps, clip, evaluate, eval_every,
                            stop, progress, desc, check_every, frozen, after_update)
-    backward_with = _GRADIENTS[gradient]
+    backward_with = gradient if callable(gradient) else _GRADIENTS[gradient]
     trials = trainee.n_trials is not None
     history = History()
     bar = Progress(steps, desc, "updates", enabled=progress)
