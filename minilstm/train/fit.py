@@ -319,8 +319,9 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
         \qquad \frac{\partial E(t)}{\partial y(t)} = \frac{\partial E(t)}{\partial a(t)}\,W_y,
         \qquad \Delta_t w \text{ from the rule},
 
-    the rule being :class:`~minilstm.rtrl1997.TruncatedRTRL`'s; the optimizer takes :math:`\Delta_t w` at once (clipped, ``frozen`` kept); the partials
-    carry on under the new weights, as in RTRL. ``steps``, ``eval_every`` and the history count
+    the rule being :class:`~minilstm.rtrl1997.TruncatedRTRL`'s; the optimizer takes
+    :math:`\Delta_t w` at once (clipped, ``frozen`` kept); the partials carry on under the new
+    weights, as in RTRL. ``steps``, ``eval_every`` and the history count
     sequences: ``History.loss`` holds each sequence's :math:`\sum_t E(t)`, ``grad_norm`` the
     largest norm of its updates. The guard is read every ``check_every`` updates and at the end of
     every sequence, and a divergence names the update, the sequence and the step.
@@ -446,6 +447,7 @@ def fit(model, data, optimizer, *, steps, clip=None, evaluate=None, eval_every=1
     return history
 
 
+# ---- online, the 1997 truncated rule: one update per time step ---------------------------------
 def _check_online(trainee, gradient, carry_state, before_update):
     """What ``update="step"`` cannot take, named."""
     if trainee.n_trials is not None:
@@ -500,7 +502,6 @@ def _fit_online(model, trainee, data, optimizer, sequences, clip, evaluate, eval
     return history
 
 
-# ---- online, the 1997 truncated rule: one update per time step ---------------------------------
 def _online_sequence(model, rule, x, target, mask, n, optimizer, trainee, guard, clip, frozen,
                      settle):
     r"""One sequence batch of ``fit(..., update="step")``: at every step t the readout's exact
