@@ -207,7 +207,7 @@ class TruncatedRTRL:
         ``x_t (B, I)`` on the layer's backend and dtype. Returns ``y_t (B, H)``.
         Starts a new batch of sequences (:meth:`reset`) if none was started. A step reads nothing
         from the device: its values are not checked (NaN or inf in ``x_t`` gives NaN outputs and
-        partials, which :func:`~minilstm.train.fit_online`'s guard reports); the parameters are
+        partials, which the guard of :func:`~minilstm.train.fit` reports); the parameters are
         checked once per sequence, at :meth:`reset`.
         """
         layer = self.layer

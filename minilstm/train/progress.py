@@ -1,6 +1,6 @@
 """A progress display for long runs: a tqdm bar with rate and ETA when tqdm is installed, otherwise
 a plain line with rate and ETA at every tenth of the run; silent when disabled (notebooks, tests).
-Used by :func:`~minilstm.train.fit`, :func:`~minilstm.train.fit_online` and the experiments' CLI.
+Used by :func:`~minilstm.train.fit` and the experiments' CLI.
 """
 from __future__ import annotations
 
