@@ -3,9 +3,9 @@
 Checks of *values* (NaN and inf, target ranges) read the data, and on a GPU every read is a
 device-to-host copy that waits for the device. Outside a training loop they run at every call.
 Inside :func:`deferred_value_checks` (which :func:`minilstm.train.fit` enters around each
-update) they are skipped: the loop's
-divergence guard then finds a NaN or inf where it lands, in the loss, a gradient norm or the
-weights, on the device, and reads the verdict every N updates. Checks of types, shapes, dtypes and
+update) they are skipped: the loop's divergence guard then finds a NaN or inf where it lands,
+in the loss, a gradient norm or the weights, on the device, and reads the verdict every N
+updates. Checks of types, shapes, dtypes and
 backends read no data and always run.
 """
 from __future__ import annotations
