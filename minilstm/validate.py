@@ -5,8 +5,7 @@ device-to-host copy that waits for the device. Outside a training loop they run 
 Inside :func:`deferred_value_checks` (which :func:`minilstm.train.fit` enters around each
 update) they are skipped: the loop's divergence guard then finds a NaN or inf where it lands,
 in the loss, a gradient norm or the weights, on the device, and reads the verdict every N
-updates. Checks of types, shapes, dtypes and
-backends read no data and always run.
+updates. Checks of types, shapes, dtypes and backends read no data and always run.
 """
 from __future__ import annotations
 
